@@ -36,6 +36,7 @@ _SAMPLES = (
     "astronaut", "brick", "camera", "cat", "chelsea", "coffee", "coins", "grass", "gravel",
     "hubble_deep_field", "ihc", "immunohistochemistry", "moon", "retina", "rocket", "text",
 )
+_ALIASES = {"ihc": "immunohistochemistry"}
 
 
 def _describe(x) -> str:
@@ -210,7 +211,7 @@ def list_sample_images() -> list[str]:
     """Names accepted by :func:`sample_image` (scikit-image's bundled pictures, no download)."""
     from skimage import data
 
-    return [n for n in _SAMPLES if hasattr(data, n)]
+    return [n for n in _SAMPLES if hasattr(data, _ALIASES.get(n, n))]
 
 
 def sample_image(name: str = "astronaut", size: int | tuple[int, int] | None = None) -> torch.Tensor:
@@ -229,7 +230,7 @@ def sample_image(name: str = "astronaut", size: int | tuple[int, int] | None = N
         raise ValueError(f"unknown sample image {name!r}; choose one of {names}")
     from skimage import data
 
-    return to_tensor(getattr(data, name)(), size=size)
+    return to_tensor(getattr(data, _ALIASES.get(name, name))(), size=size)
 
 
 def _check(x: torch.Tensor, what: str = "x") -> None:

@@ -1,0 +1,45 @@
+import os
+
+import pytest
+import torch
+
+# Tests never download anything.
+os.environ["PERCEPKIT_OFFLINE"] = "1"
+
+import percepkit as pk  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def rand19():
+    """Random VGG-19: same architecture and layer names as vgg19, no weights needed."""
+    return pk.load_backbone("vgg19-random", device="cpu", verbose=False)
+
+
+@pytest.fixture(scope="session")
+def hed():
+    return pk.load_backbone("vgg16-hed", device="cpu", verbose=False)
+
+
+@pytest.fixture(scope="session")
+def lite():
+    return pk.load_backbone("efficientnet-lite0", device="cpu", verbose=False)
+
+
+@pytest.fixture
+def img64():
+    return pk.sample_image("astronaut", 64)
+
+
+@pytest.fixture
+def torch_home(tmp_path, monkeypatch):
+    """An empty TORCH_HOME; returns its hub/checkpoints folder."""
+    monkeypatch.setenv("TORCH_HOME", str(tmp_path))
+    monkeypatch.delenv("PERCEPKIT_BACKBONE", raising=False)
+    ckpt = tmp_path / "hub" / "checkpoints"
+    ckpt.mkdir(parents=True)
+    return ckpt
+
+
+def seeded(*shape, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    return torch.rand(shape, generator=g)
