@@ -12,8 +12,9 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
     """Minimise ``loss_fn(x)`` over the pixels of an image ``x``, starting from ``init``.
 
     The image is kept in [0, 1] by projection: after every step it is clamped to [0, 1]
-    (projected gradient descent), so ``lr`` is in pixel units and the loss always sees a
-    valid image.
+    (projected gradient descent), so ``lr`` is in pixel units. The loss always sees a valid
+    image: L-BFGS's line search may try points outside [0, 1], and those are clamped
+    before the loss is evaluated.
 
     Args:
         loss_fn: callable ``x -> scalar tensor``. If it has a ``terms`` dict (as
@@ -51,7 +52,7 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
 
     def closure():
         opt.zero_grad(set_to_none=True)
-        loss = loss_fn(x)
+        loss = loss_fn(x.clamp(0, 1) if optimizer == "lbfgs" else x)
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise TypeError(f"loss_fn must return a scalar tensor; got {type(loss).__name__}")
         if not torch.isfinite(loss):
@@ -68,7 +69,7 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         history["total"].append(last["loss"])
         terms = getattr(loss_fn, "terms", None) or getattr(loss_fn, "last_layer_losses", None) or {}
         for k, v in terms.items():
-            history.setdefault(k, []).append(float(v))
+            history.setdefault(k, []).append(float(v.detach()) if isinstance(v, torch.Tensor) else float(v))
         if progress and step % 10 == 0:
             bar.set_postfix(loss=f"{last['loss']:.4g}")
         if callback is not None:
