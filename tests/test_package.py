@@ -1,0 +1,45 @@
+"""The package surface: explicit re-exports, no side effects at import, module order of DESIGN.md."""
+
+import ast
+import subprocess
+import sys
+from pathlib import Path
+
+import percepkit as pk
+
+PKG = Path(pk.__file__).parent
+# DESIGN.md: a module only imports modules above it in this list.
+ORDER = ["images", "backbones", "metrics", "losses", "optimize", "plot", "widgets", "exercises"]
+
+
+def test_all_names_resolve():
+    for name in pk.__all__:
+        assert hasattr(pk, name), name
+    assert pk.__version__
+
+
+def test_import_has_no_side_effects():
+    code = (
+        "import sys, torch, matplotlib as mpl; rc = dict(mpl.rcParams); s = torch.random.get_rng_state();"
+        "n = torch.get_num_threads(); import percepkit;"
+        "assert dict(mpl.rcParams) == rc, 'rcParams changed';"
+        "assert torch.equal(torch.random.get_rng_state(), s), 'seed changed';"
+        "assert torch.get_num_threads() == n, 'threads changed';"
+        "assert 'tensorflow' not in sys.modules"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd="/")
+    assert r.returncode == 0, r.stderr
+    assert r.stdout == "", f"import printed: {r.stdout!r}"
+
+
+def test_modules_import_only_modules_above_them():
+    for mod in ORDER:
+        path = PKG / f"{mod}.py"
+        if not path.exists():
+            continue
+        tree = ast.parse(path.read_text())
+        for node in ast.walk(tree):
+            if isinstance(node, ast.ImportFrom) and node.level == 1 and node.module:
+                dep = node.module.split(".")[0]
+                if dep in ORDER:
+                    assert ORDER.index(dep) < ORDER.index(mod), f"{mod} imports {dep}, which comes after it"
