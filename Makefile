@@ -32,5 +32,9 @@ test-unit: setup
 test-notebooks: setup
 	$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 
+# Static gallery: executes every notebook (offline) into site/ (index.html + one page each).
+html: setup
+	$(BIN)/python tools/build_gallery.py --out site
+
 clean:
 	rm -rf $(VENV) build *.egg-info

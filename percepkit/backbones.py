@@ -457,6 +457,67 @@ def available_backbones() -> list[str]:
     return [r["name"] for r in backbone_sources() if r["available"]]
 
 
+def fetch_weights(name: str, timeout: float = 10.0, progress: bool = True) -> Path:
+    """Download the torchvision ImageNet weights of ``vgg19``/``vgg16`` to where :func:`load_backbone` looks.
+
+    The file lands at ``$TORCH_HOME/hub/checkpoints/<torchvision's file name>`` (the full
+    torchvision checkpoint, so ``torchvision.models.vgg19(weights=...)`` finds it too) and is
+    checked against the SHA-256 prefix in that name. A file already there is kept as it is.
+    Used by Binder's ``postBuild`` and by ``python -m percepkit fetch-weights``.
+
+    Args:
+        name: ``"vgg19"`` or ``"vgg16"``.
+        timeout: seconds to wait for the network (to connect, and for each read).
+        progress: show a download progress bar on stderr.
+
+    Returns:
+        Path: the weights file.
+
+    Raises:
+        ValueError: ``name`` has no downloadable weights (the message says how to get them).
+        ConnectionError: ``PERCEPKIT_OFFLINE=1``, the server (or proxy) cannot be reached, or
+            the download failed or did not match its checksum; nothing is left at the path.
+    """
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    if name not in _VGG_URL:
+        known = ", ".join(BACKBONES)
+        if name in _HOW:
+            raise ValueError(f"{name} has no weights to download with fetch_weights; get them with: {_HOW[name]}")
+        raise ValueError(f"unknown backbone {name!r}; choose one of {known}")
+    path = _vgg_path(name)
+    if path.is_file():
+        return path
+    url = _VGG_URL[name]
+    by_hand = f"copy {path.name} from a machine with internet ({url}) to {path.parent}"
+    if _offline():
+        raise ConnectionError(f"PERCEPKIT_OFFLINE=1 forbids downloading {name} weights; unset it, or {by_hand}")
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = p.hostname, p.port or 80
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise ConnectionError(f"cannot reach {host}:{port} within {timeout:g}s ({e}); no network? Then {by_hand}") from None
+    match = torch.hub.HASH_REGEX.search(path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=match.group(1) if match else None, progress=progress)
+    except Exception as e:  # noqa: BLE001 - any failure: report it with the way out
+        path.unlink(missing_ok=True)
+        raise ConnectionError(f"downloading {url} failed ({type(e).__name__}: {e}); try again, or {by_hand}") from None
+    finally:
+        socket.setdefaulttimeout(old)
+    return path
+
+
 def _torch_load(path: Path) -> dict:
     """Load a state dict of plain tensors only (``weights_only=True``; memory-mapped when the format allows)."""
     try:

@@ -1,0 +1,84 @@
+"""The static gallery (``make html``): every notebook gets a page, every page carries its figures.
+
+The builder runs here on small throwaway notebooks; the real notebooks are executed by
+``make test`` (nbval) and by ``make html`` itself, which fails on a missing figure.
+"""
+
+import importlib.util
+import re
+from pathlib import Path
+
+import nbformat
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _load_builder():
+    spec = importlib.util.spec_from_file_location("build_gallery", ROOT / "tools" / "build_gallery.py")
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+gallery = _load_builder()
+
+PLOT = """import matplotlib.pyplot as plt
+import numpy as np
+fig, axes = plt.subplots(1, {n})
+for i, ax in enumerate(np.atleast_1d(axes)):
+    ax.plot(np.arange(5) * (i + 1))
+plt.show()"""
+
+
+def _notebook(path: Path, title: str, cells: list) -> Path:
+    nb = nbformat.v4.new_notebook()
+    head = f"# {title}\n\n*A one-line subtitle.*\n\n**You will learn**\n\n- one thing\n- another"
+    nb.cells = [nbformat.v4.new_markdown_cell(head)]
+    nb.cells += cells
+    nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+    nbformat.write(nb, path)
+    return path
+
+
+def test_builder_lists_exactly_the_notebooks_folder():
+    assert gallery.notebooks() == sorted((ROOT / "notebooks").glob("*.ipynb"))
+    assert gallery.notebooks(), "no notebooks to build a gallery from"
+
+
+def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
+    # `make` exports MPLBACKEND=Agg; under Agg plt.show() draws nothing, so the builder must override it.
+    monkeypatch.setenv("MPLBACKEND", "Agg")
+    stub = nbformat.v4.new_code_cell("raise NotImplementedError('your turn')")
+    stub.metadata["tags"] = ["raises-exception"]
+    a = _notebook(tmp_path / "01_alpha.ipynb", "01 — Alpha", [
+        nbformat.v4.new_code_cell("print('percepkit: backbone vgg16-hed (auto: ...) on cpu')"),
+        nbformat.v4.new_code_cell(PLOT.format(n=1)),
+        stub,
+        nbformat.v4.new_code_cell(PLOT.format(n=2)),
+    ])
+    b = _notebook(tmp_path / "02_beta.ipynb", "02 — Beta", [nbformat.v4.new_code_cell(PLOT.format(n=1))])
+    out = tmp_path / "site"
+    entries = gallery.build([a, b], out, timeout=120, log=lambda *_: None)
+
+    index = (out / "index.html").read_text()
+    for nb_path, title, n_fig in ((a, "01 — Alpha", 2), (b, "02 — Beta", 1)):
+        page = out / f"{nb_path.stem}.html"
+        assert page.is_file(), f"no page for {nb_path.name}"
+        html = page.read_text()
+        assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == n_fig, f"{page.name} lacks figures"
+        assert f'href="{page.name}"' in index and title in index
+        assert f"urlpath=lab/tree/notebooks/{nb_path.name}" in index
+    assert "One thing".lower() in index.lower() and "A one-line subtitle." in index
+    assert [e["backbone"] for e in entries] == ["vgg16-hed", "?"]
+    assert [e["figures"] for e in entries] == [2, 1]
+
+
+def test_gallery_fails_on_an_error_or_a_notebook_without_figures(tmp_path):
+    broken = _notebook(tmp_path / "03_broken.ipynb", "Broken", [nbformat.v4.new_code_cell("1 / 0")])
+    expected = r"03_broken.ipynb failed to execute: cell 1 raised ZeroDivisionError: division by zero"
+    with pytest.raises(RuntimeError, match=expected):
+        gallery.build([broken], tmp_path / "site", timeout=60, log=lambda *_: None)
+    bare = _notebook(tmp_path / "04_bare.ipynb", "Bare", [nbformat.v4.new_code_cell("x = 1")])
+    with pytest.raises(RuntimeError, match="04_bare.ipynb produced no figures"):
+        gallery.build([bare], tmp_path / "site", timeout=60, log=lambda *_: None)

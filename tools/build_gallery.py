@@ -1,0 +1,200 @@
+"""Execute every notebook and write a static HTML gallery (``make html``).
+
+    python tools/build_gallery.py [--out site] [--timeout 900] [NOTEBOOK ...]
+
+Writes ``<out>/index.html`` (one card per notebook: title, subtitle, what you will learn,
+the backbone the figures were made with, run time, Binder/Colab links) and
+``<out>/<notebook>.html`` (the executed notebook, figures embedded as data URIs, so the
+folder can be copied anywhere and opened without a server or a network).
+
+The build fails, naming the notebook, when a cell raises (cells tagged ``raises-exception``
+are allowed to, as in nbval) or when a page lacks figures its notebook produced. Runs
+offline: ``PERCEPKIT_OFFLINE=1`` unless the caller set it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import html
+import os
+import re
+import sys
+import time
+from pathlib import Path
+
+import nbformat
+from nbclient import NotebookClient
+from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernelError
+from nbconvert import HTMLExporter
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
+
+ROOT = Path(__file__).resolve().parents[1]
+REPO = "percepkit/percepkit"
+BRANCH = "main"
+FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+_BANNER = re.compile(r"percepkit: backbone (\S+)")
+
+
+def notebooks(root: Path = ROOT) -> list[Path]:
+    """The notebooks the gallery shows: every ``notebooks/*.ipynb``, in order."""
+    return sorted((root / "notebooks").glob("*.ipynb"))
+
+
+def execute(path: Path, timeout: int = 900) -> nbformat.NotebookNode:
+    """Run a notebook top to bottom in a fresh kernel of this Python, with figures inline."""
+    try:
+        nb = nbformat.read(path, as_version=4)
+    except (OSError, ValueError) as e:  # NotJSONError and ValidationError are ValueErrors
+        raise RuntimeError(f"{path.name} is not a readable notebook: {type(e).__name__}: {str(e)[:200]}") from None
+    # A kernel inherits MPLBACKEND; `make` exports Agg, which would make plt.show() draw nothing.
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
+    os.environ.setdefault("PERCEPKIT_OFFLINE", "1")
+    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
+                            resources={"metadata": {"path": str(path.parent)}})
+    try:
+        client.execute()
+    except CellExecutionError as e:
+        where = next((i for i, c in enumerate(nb.cells) if c.cell_type == "code" and _raised(c)), None)
+        raise RuntimeError(f"{path.name} failed to execute: cell {where} raised {e.ename}: {e.evalue}") from None
+    except (CellTimeoutError, DeadKernelError) as e:
+        raise RuntimeError(f"{path.name} failed to execute: {type(e).__name__}: {str(e).splitlines()[0]}") from None
+    return nb
+
+
+def _raised(cell) -> bool:
+    """Whether a code cell stopped on an error it was not tagged to raise."""
+    allowed = "raises-exception" in cell.get("metadata", {}).get("tags", [])
+    return not allowed and any(o.get("output_type") == "error" for o in cell.get("outputs", []))
+
+
+def figures(nb) -> int:
+    """How many figures (image outputs) the executed notebook holds."""
+    return sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+               if o.get("output_type") in ("display_data", "execute_result")
+               and any(m in o.get("data", {}) for m in FIGURE_MIMES))
+
+
+def embedded_figures(page: str) -> int:
+    """How many figures an HTML page carries inside itself (data-URI images and inline SVG)."""
+    return len(re.findall(r'<img[^>]+src="data:image/(?:png|jpeg)', page)) + page.count("<svg")
+
+
+def backbone_used(nb) -> str:
+    """The backbone named by the ``load_backbone`` banner in the outputs ('?' when none printed)."""
+    for c in nb.cells:
+        for o in c.get("outputs", []) if c.cell_type == "code" else ():
+            m = _BANNER.search(o.get("text", "") if o.get("output_type") == "stream" else "")
+            if m:
+                return m.group(1)
+    return "?"
+
+
+def summary(nb, path: Path) -> dict:
+    """Title, subtitle and 'You will learn' bullets from the first markdown cell."""
+    first = next((c.source for c in nb.cells if c.cell_type == "markdown"), "")
+    lines = first.splitlines()
+    title = next((ln[2:].strip() for ln in lines if ln.startswith("# ")), path.stem)
+    subtitle = next((ln.strip() for ln in lines[1:] if ln.strip() and not ln.startswith(("#", "[", "**", "- ", "* "))), "")
+    learn = ""
+    if "You will learn" in first:
+        rest = first.split("You will learn", 1)[1]
+        learn = "\n".join(ln for ln in rest.splitlines() if ln.lstrip().startswith(("- ", "* ")))
+    return {"title": title, "subtitle": subtitle, "learn": learn}
+
+
+def render(nb) -> str:
+    """The executed notebook as one self-contained HTML page (JupyterLab look, images inline)."""
+    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    return body
+
+
+_CSS = """
+body{font-family:system-ui,-apple-system,Segoe UI,Roboto,sans-serif;max-width:60rem;margin:2rem auto;padding:0 1rem;
+color:#222;line-height:1.45}
+h1{margin-bottom:.2rem} .lead{color:#555;margin-top:0}
+.card{border:1px solid #ddd;border-radius:8px;padding:1rem 1.2rem;margin:1rem 0}
+.card h2{margin:.1rem 0 .3rem} .sub{color:#555;font-style:italic;margin:.2rem 0 .6rem}
+.meta{color:#666;font-size:.9rem} .links a{margin-right:1rem} code{background:#f4f4f4;padding:0 .2rem}
+"""
+
+
+def index_page(entries: list[dict]) -> str:
+    """The gallery's front page."""
+    cards = []
+    for e in entries:
+        learn = markdown2html_mistune(e["learn"]) if e["learn"] else ""
+        nb_path = f"notebooks/{e['file']}"
+        cards.append(f"""<div class="card" id="{html.escape(Path(e['file']).stem)}">
+<h2><a href="{html.escape(e['page'])}">{html.escape(e['title'])}</a></h2>
+<p class="sub">{html.escape(e['subtitle'].strip('*_ '))}</p>
+{('<p><b>You will learn</b></p>' + learn) if learn else ''}
+<p class="meta">Executed in {e['seconds']:.0f} s on a CPU with backbone <code>{html.escape(e['backbone'])}</code>;
+{e['figures']} figures.</p>
+<p class="links"><a href="{html.escape(e['page'])}">Read it here</a>
+<a href="https://mybinder.org/v2/gh/{REPO}/{BRANCH}?urlpath=lab/tree/{nb_path}">Run it on Binder</a>
+<a href="https://colab.research.google.com/github/{REPO}/blob/{BRANCH}/{nb_path}">Open in Colab</a></p>
+</div>""")
+    built = time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+    return f"""<!doctype html>
+<html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">
+<title>percepkit — notebook gallery</title><style>{_CSS}</style></head>
+<body>
+<h1>percepkit — perceptual loss, notebook by notebook</h1>
+<p class="lead">Every notebook, executed top to bottom, with its figures. To change a knob or move a
+slider, run it live (Binder, Colab, or <code>make lab</code>). Built {built}.</p>
+{''.join(cards)}
+</body></html>
+"""
+
+
+def build(paths: list[Path], out: Path, timeout: int = 900, log=print) -> list[dict]:
+    """Execute ``paths``, write one page each plus ``index.html`` into ``out``; returns the index entries.
+
+    Raises:
+        RuntimeError: a notebook failed to run, produced no figure, or its page lost figures.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    entries = []
+    for path in paths:
+        log(f"executing {path.name} ...")
+        t0 = time.perf_counter()
+        nb = execute(path, timeout)
+        seconds = time.perf_counter() - t0
+        n_fig = figures(nb)
+        if n_fig == 0:
+            raise RuntimeError(f"{path.name} produced no figures (does it call plt.show()?)")
+        page = render(nb)
+        if embedded_figures(page) < n_fig:
+            raise RuntimeError(f"{path.name}: the page embeds {embedded_figures(page)} of its {n_fig} figures")
+        page_name = f"{path.stem}.html"
+        (out / page_name).write_text(page, encoding="utf-8")
+        entry = {"file": path.name, "page": page_name, "seconds": seconds, "figures": n_fig,
+                 "backbone": backbone_used(nb), **summary(nb, path)}
+        entries.append(entry)
+        log(f"  {page_name}: {n_fig} figures, backbone {entry['backbone']}, {seconds:.0f} s")
+    (out / "index.html").write_text(index_page(entries), encoding="utf-8")
+    return entries
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Command line: build the gallery; exit 1 naming the notebook that broke it."""
+    p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    p.add_argument("notebooks", nargs="*", type=Path, help="default: every notebooks/*.ipynb")
+    p.add_argument("--out", type=Path, default=ROOT / "site", help="output folder (default: site/)")
+    p.add_argument("--timeout", type=int, default=900, help="seconds per cell (default 900)")
+    args = p.parse_args(argv)
+    paths = args.notebooks or notebooks()
+    if not paths:
+        print("no notebooks found in notebooks/", file=sys.stderr)
+        return 1
+    try:
+        entries = build(paths, args.out, args.timeout)
+    except RuntimeError as e:
+        print(f"gallery: {e}", file=sys.stderr)
+        return 1
+    print(f"gallery: {len(entries)} notebooks → {args.out / 'index.html'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
