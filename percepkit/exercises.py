@@ -10,6 +10,8 @@ from __future__ import annotations
 
 __all__: list[str] = []
 __all__ += ["check_l2_optimum", "check_l1_optimum"]  # 01
+__all__ += ["check_feature_distance"]  # 02
+__all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
 
 # --- 01 Why pixel losses blur ---------------------------------------------------------
 
@@ -77,10 +79,120 @@ def _allclose(a, b, atol: float = 1e-5) -> bool:
 
 # --- 02 Shift sensitivity -------------------------------------------------------------
 
+
+def check_feature_distance(feature_distance, backbone) -> None:
+    """Check ``feature_distance(backbone, x, y, layer) -> mean((φ_l(x) − φ_l(y))²)`` on a shallow and a deep layer.
+
+    Args:
+        feature_distance: the learner's function; it returns a scalar tensor or a float.
+        backbone: the loaded :class:`~percepkit.Backbone` the notebook uses.
+    """
+    import torch
+
+    from .images import blur, sample_image, shift
+
+    x = sample_image("astronaut", 64)
+    for layer in (backbone.default_layers[0], backbone.default_layers[-1]):
+        for y, what in ((shift(x, 2.0), "a 2-pixel shift"), (blur(x, 1.5), "a blur")):
+            with torch.no_grad():
+                fx, fy = backbone(x, [layer])[layer], backbone(y, [layer])[layer]
+                want = float((fx - fy).square().mean())
+            got = feature_distance(backbone, x.clone(), y.clone(), layer)
+            if isinstance(got, torch.Tensor):
+                if got.numel() != 1:
+                    raise AssertionError(
+                        f"feature_distance should return one number; it returned a tensor of shape {tuple(got.shape)}"
+                    )
+                got = float(got.detach())
+            if not isinstance(got, float):
+                raise AssertionError(
+                    f"feature_distance should return a float or a scalar tensor; it returned {type(got).__name__}"
+                )
+            if abs(got - want) > 1e-4 * abs(want) + 1e-8:
+                ratio = got / want if want else float("nan")
+                hint = ""
+                if abs(ratio - fx.numel()) < 1e-3 * fx.numel():
+                    hint = " It is C·H·W times too large: average over the elements instead of summing."
+                elif abs(got * got - want) < 1e-3 * want:
+                    hint = " Did you take a square root? The distance is the mean *squared* difference."
+                raise AssertionError(
+                    f"layer {layer!r}, {what}: you returned {got:.6g}, expected {want:.6g} (ratio {ratio:.4g}).{hint} "
+                    "Compute the layer's features of both images with backbone(img, [layer])[layer], "
+                    "then the mean of the squared difference."
+                )
+    print(f"Correct: your feature distance matches mean((φ_l(x) − φ_l(y))²) on {backbone.name}.")
+
+
 # --- 03 What each layer sees ----------------------------------------------------------
 
 # --- 04 Gram matrices and style -------------------------------------------------------
 
 # --- 05 The combined objective --------------------------------------------------------
+
+
+def raw_lambdas_reference(relative: dict, reference: dict) -> dict:
+    """Reference solution: raw CombinedLoss weights ``λ_t / L_t(start)`` (0 stays 0)."""
+    return {t: (float(v) / float(reference[t]) if v else 0.0) for t, v in relative.items()}
+
+
+def check_raw_lambdas(raw_lambdas) -> None:
+    """Check ``raw_lambdas(relative, reference) -> dict``: the weights to give CombinedLoss so that
+    each term counts ``relative[t]`` times its value at the start (``reference[t]``)."""
+    import math
+
+    cases = [
+        ({"pix": 1.0, "perc": 1.0, "style": 0.0, "adv": 2.0}, {"pix": 0.0106, "perc": 3779.1, "style": 414.4, "adv": 0.55}),
+        ({"pix": 0.5, "perc": 4.0, "style": 1.0, "adv": 0.0}, {"pix": 0.02, "perc": 0.9, "style": 3e-5, "adv": 0.69}),
+    ]
+    for relative, reference in cases:
+        got = raw_lambdas(dict(relative), dict(reference))
+        if not isinstance(got, dict) or set(got) != set(relative):
+            raise AssertionError(f"raw_lambdas should return a dict with keys {sorted(relative)}; got {got!r}")
+        want = raw_lambdas_reference(relative, reference)
+        for t in relative:
+            g, w = float(got[t]), want[t]
+            if w == 0 and g != 0:
+                raise AssertionError(f"λ_{t} is 0 (term off), so its raw weight must stay 0; got {g:g}")
+            if not math.isclose(g, w, rel_tol=1e-6, abs_tol=1e-12):
+                hint = " (multiplied by the reference instead of dividing?)" if math.isclose(
+                    g, relative[t] * reference[t], rel_tol=1e-6) else ""
+                raise AssertionError(f"λ_{t}: relative {relative[t]:g}, reference {reference[t]:g} → expected raw "
+                                     f"{w:.6g}, got {g:.6g}{hint}")
+    print("correct: raw λ = relative λ ÷ the term's value at the start, so λ = 1 means the same on every backbone")
+
+
+def pareto_front_reference(points) -> list:
+    """Reference solution: indices of points (psnr, distance) not dominated by any other, sorted by distance."""
+    pts = [(float(p), float(d)) for p, d in points]
+    front = [i for i, (p, d) in enumerate(pts)
+             if not any((q >= p and e <= d) and (q > p or e < d) for j, (q, e) in enumerate(pts) if j != i)]
+    return sorted(front, key=lambda i: (pts[i][1], -pts[i][0]))
+
+
+def check_pareto_front(pareto_front) -> None:
+    """Check ``pareto_front(points) -> list[int]``: the indices of the (psnr, perceptual distance)
+    points that no other point beats on both axes (higher PSNR *and* lower distance), sorted by
+    increasing distance."""
+    cases = [
+        [(19.0, 0.84), (18.7, 0.79), (18.9, 0.80), (18.5, 0.85), (19.1, 0.83), (17.0, 1.2)],
+        [(26.2, 0.78), (25.7, 0.70), (26.3, 0.73), (26.3, 0.73), (20.0, 0.69)],
+    ]
+    for pts in cases:
+        got = pareto_front(list(pts))
+        want = pareto_front_reference(pts)
+        try:
+            got = [int(i) for i in got]
+        except TypeError:
+            raise AssertionError(f"pareto_front should return a list of indices; got {got!r}") from None
+        if sorted(got) != sorted(want):
+            missing = sorted(set(want) - set(got))
+            extra = sorted(set(got) - set(want))
+            raise AssertionError(f"for points {pts}: expected indices {want}; missing {missing} "
+                                 f"(nothing beats them on both axes), extra {extra} (another point is at least as "
+                                 "good on both axes and better on one)")
+        if got != want:
+            raise AssertionError(f"right indices {sorted(want)}, but sort them by increasing perceptual distance: {want}")
+    print("correct: these settings are the perception–distortion trade-off; every other one wastes something")
+
 
 # --- 06 Pitfalls and the choice of network --------------------------------------------
