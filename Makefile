@@ -36,5 +36,12 @@ test-notebooks: setup
 html: setup
 	$(BIN)/python tools/build_gallery.py --out site
 
+# Peers (piq, lpips) go into benchmarks/.peers only, never into the package's dependencies.
+# BENCH_ARGS=--quick for a smoke run; the full run writes benchmarks/results.md.
+bench: setup
+	test -d benchmarks/.peers/piq -a -d benchmarks/.peers/lpips || \
+		$(BIN)/pip install -q --no-deps --target benchmarks/.peers piq==0.8.0 lpips==0.1.4
+	PYTHONPATH=benchmarks/.peers $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+
 clean:
 	rm -rf $(VENV) build *.egg-info

@@ -180,6 +180,7 @@ class Backbone(nn.Module):
         self.source = source
         self.pretrained = pretrained
         self._index = {n: i for i, n in enumerate(self.layer_names)}
+        self._min_side: dict[int, int] = {}  # deepest stage index -> smallest input side (cached)
         if normalization == "imagenet":
             mean, std = _IMAGENET_MEAN, _IMAGENET_STD
         elif normalization == "caffe":
@@ -219,10 +220,14 @@ class Backbone(nn.Module):
     def min_size(self, layers=None) -> int:
         """Smallest square input side for which every requested layer has at least 1×1 output."""
         deepest = max(self._index[n] for n in self.resolve_layers(layers))
-        for side in range(1, 4097):
-            if all(s >= 1 for s in self._sizes(side, deepest)):
-                return side
-        raise RuntimeError("no input size up to 4096 reaches this layer")  # pragma: no cover
+        if deepest not in self._min_side:  # pure geometry: computed once per depth, not on every call
+            for side in range(1, 4097):
+                if all(s >= 1 for s in self._sizes(side, deepest)):
+                    self._min_side[deepest] = side
+                    break
+            else:  # pragma: no cover
+                raise RuntimeError("no input size up to 4096 reaches this layer")
+        return self._min_side[deepest]
 
     def _sizes(self, side: int, upto: int) -> list[int]:
         sizes, h = [], side
@@ -260,10 +265,12 @@ class Backbone(nn.Module):
                 f"{what} is {h}x{w}, too small for layer {deepest!r} of {self.name}: "
                 f"the minimum size is {need}x{need}"
             )
-        with torch.no_grad():
-            if not torch.isfinite(x).all():
-                raise ValueError(f"{what} contains NaN or Inf")
-            lo, hi = float(x.min()), float(x.max())
+        if x.numel() == 0:
+            raise ValueError(f"expected {what} to hold at least one image; got shape {tuple(x.shape)}")
+        with torch.no_grad():  # one pass: min/max propagate NaN, and Inf shows up as an infinite extreme
+            lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ValueError(f"{what} contains NaN or Inf")
         if lo < -1e-3 or hi > 1 + 1e-3:
             raise ValueError(
                 f"expected {what} in [0, 1] (the backbone normalises internally); got values in "

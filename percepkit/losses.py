@@ -101,7 +101,8 @@ def content_loss(fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
     """Feature loss of one layer: ``mean((fx − fy)²)`` = ‖fx − fy‖² / (N·C·H·W)."""
     if fx.shape != fy.shape:
         raise ValueError(f"feature shapes differ: {tuple(fx.shape)} vs {tuple(fy.shape)}")
-    return (fx.float() - fy.float()).square().mean()
+    # One fused op: autograd keeps fx and fy (which exist anyway), not a difference tensor per layer.
+    return F.mse_loss(fx.float(), fy.float())
 
 
 def style_loss(fx: torch.Tensor, fy: torch.Tensor) -> torch.Tensor:
@@ -151,16 +152,19 @@ class _FeatureLoss(nn.Module):
             return {n: float(w) for n, w in zip(self.layers, weights)}
         raise TypeError(f"expected weights as None, a dict layer->weight or a list; got {type(weights).__name__}")
 
-    def _features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
-        return self.backbone(x, self.layers, precision=self.precision)
+    def _features(self, x: torch.Tensor, what: str = "x", checked: bool = False) -> dict[str, torch.Tensor]:
+        # Validate once (unless the caller just did), then call the backbone with normalize=False,
+        # which normalises nothing and checks nothing: the input is not scanned twice per call.
+        if not checked:
+            self.backbone.check_input(x, self.layers, what=what)
+        return self.backbone(self.backbone.normalize(x), self.layers, normalize=False, precision=self.precision)
 
     def _target_features(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
-        with torch.no_grad():
-            return {k: v.detach() for k, v in self._features(y).items()}
+        with torch.no_grad():  # the target needs no graph: no saved activations, no backward through it
+            return {k: v.detach() for k, v in self._features(y, what="target").items()}
 
     def set_target(self, y: torch.Tensor) -> _FeatureLoss:
         """Compute the target's features once (no autograd) and reuse them in every call without ``y``."""
-        self.backbone.check_input(y, self.layers, what="target")
         self._target = self._target_features(y)
         self._target_shape = tuple(y.shape)
         return self
@@ -179,10 +183,15 @@ class _FeatureLoss(nn.Module):
                 raise ValueError(f"prediction shape {tuple(x.shape)} differs from the cached target's {self._target_shape}")
             ty = self._target
         else:
-            if self._same_shape:
-                _check_pair(x, y)
-            ty = self._target_features(y)
-        fx = self._features(x)
+            self.backbone.check_input(x, self.layers, what="prediction")
+            self.backbone.check_input(y, self.layers, what="target")
+            if self._same_shape and x.shape != y.shape:
+                raise ValueError(
+                    f"prediction and target must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
+                )
+            with torch.no_grad():
+                ty = {k: v.detach() for k, v in self._features(y, checked=True).items()}
+        fx = self._features(x, checked=True)
         return {n: self._layer_fn(fx[n], ty[n]) for n in self.layers}
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
