@@ -51,7 +51,7 @@ DEFAULT_GRID = (
     (1, 0, 0, 4), (1, 1, 0, 4), (1, 1, 1, 0), (1, 1, 1, 4),
 )
 #: A subset of DEFAULT_GRID for the scientific image, tests and quick runs (shared through the cache).
-TINY_GRID = ((1, 0, 0, 0), (0, 1, 0, 0), (1, 0, 0, 4), (1, 1, 0, 4))
+TINY_GRID = ((1, 0, 0, 0), (1, 1, 0, 0), (0, 1, 0, 0), (1, 0, 0, 4), (1, 1, 0, 4))
 
 _CACHE_VERSION = 1
 
@@ -393,8 +393,13 @@ def render(results, lambdas) -> View:
 
 
 def _numbers_html(lam, r: Result, exact: bool) -> str:
-    head = ("exact setting" if exact else
-            f"nearest precomputed setting λ = {_fmt(r.lambdas)} (press <i>compute this exact setting</i> for {_fmt(lam)})")
+    if exact and tuple(r.lambdas) == tuple(lam):
+        head = "this exact setting"
+    elif exact:
+        head = f"λ = {_fmt(r.lambdas)}: the same mix (with Adam only the ratios matter)"
+    else:
+        head = (f"nearest precomputed setting λ = {_fmt(r.lambdas)} "
+                f"(press <i>compute this exact setting</i> for {_fmt(lam)})")
     rows = []
     for i, t in enumerate(TERMS):
         v, g = r.values.get(t), r.grads.get(t)
@@ -537,7 +542,7 @@ class LambdaExplorer:
         self.plot.value = plot
         self.numbers.value = self.view.html
         if self.view.exact:
-            self.status.value = "showing this exact setting"
+            self.status.value = f"showing λ = {_fmt(self.view.result.lambdas)} (same mix as the sliders)"
         else:
             self.status.value = f"showing nearest precomputed λ = {_fmt(self.view.result.lambdas)}"
         self.last_latency = time.perf_counter() - t0
