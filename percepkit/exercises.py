@@ -11,6 +11,8 @@ from __future__ import annotations
 __all__: list[str] = []
 __all__ += ["check_l2_optimum", "check_l1_optimum"]  # 01
 __all__ += ["check_feature_distance"]  # 02
+__all__ += ["check_gram_matrix", "check_gram_hw", "check_lambda_rescale", "gram_reference", "lambda_rescale_reference"]  # 04
+__all__ += ["check_feature_extractor", "check_preprocess", "preprocess_reference"]  # 06
 __all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
 
 # --- 01 Why pixel losses blur ---------------------------------------------------------
@@ -127,6 +129,103 @@ def check_feature_distance(feature_distance, backbone) -> None:
 
 # --- 04 Gram matrices and style -------------------------------------------------------
 
+
+def _features_for_check(seed: int = 0):
+    """Non-negative "features" (N=2, C=5, H=3, W=4) for the 04 checks: batch > 1, H ≠ W."""
+    import torch
+
+    g = torch.Generator().manual_seed(seed)
+    return torch.randn(2, 5, 3, 4, generator=g).relu()
+
+
+_GRAM_DIVISORS = {
+    "no divisor": lambda n, c, h, w: 1,
+    "÷H·W": lambda n, c, h, w: h * w,
+    "÷C·H·W": lambda n, c, h, w: c * h * w,
+    "÷N·C·H·W": lambda n, c, h, w: n * c * h * w,
+}
+
+
+def gram_reference(f, divisor: str = "÷C·H·W"):
+    """Reference Gram matrix ``F Fᵀ / divisor`` per image of features ``f`` (N, C, H, W) → (N, C, C).
+
+    Args:
+        f: features (N, C, H, W).
+        divisor: ``"no divisor"``, ``"÷H·W"``, ``"÷C·H·W"`` (percepkit's convention) or
+            ``"÷N·C·H·W"`` (the PyTorch neural-style tutorial's, N being the batch size).
+    """
+    n, c, h, w = f.shape
+    m = f.float().reshape(n, c, h * w)
+    return m @ m.transpose(1, 2) / _GRAM_DIVISORS[divisor](n, c, h, w)
+
+
+def _check_gram(fn, divisor: str, name: str) -> None:
+    import torch
+
+    f = _features_for_check()
+    n, c, h, w = f.shape
+    got = fn(f.clone())
+    if not isinstance(got, torch.Tensor):
+        raise AssertionError(f"{name} should return a torch.Tensor of shape (N, C, C); it returned {type(got).__name__}")
+    if tuple(got.shape) != (n, c, c):
+        raise AssertionError(
+            f"{name} should return shape (N, C, C) = {(n, c, c)} for features of shape (N, C, H, W) = {(n, c, h, w)}; "
+            f"got {tuple(got.shape)}. Flatten H and W into one axis of positions and keep N as the batch axis."
+        )
+    got = got.detach().float()
+    if torch.allclose(got, gram_reference(f, divisor), rtol=1e-4, atol=1e-7):
+        print(f"Correct: {name} computes F Fᵀ {divisor} for every image of the batch.")
+        return
+    for other in _GRAM_DIVISORS:
+        if other != divisor and torch.allclose(got, gram_reference(f, other), rtol=1e-4, atol=1e-7):
+            raise AssertionError(f"{name} computes F Fᵀ with {other}; this exercise asks for {divisor}")
+    if not torch.allclose(got, got.transpose(1, 2), rtol=1e-4, atol=1e-7):
+        raise AssertionError(f"{name} is not symmetric: a Gram matrix is F Fᵀ (channels × channels), summed over positions")
+    raise AssertionError(
+        f"{name} differs from F Fᵀ {divisor}: largest difference {float((got - gram_reference(f, divisor)).abs().max()):.3g}. "
+        "G[n, i, j] should be the sum over positions of channel i times channel j, divided as asked."
+    )
+
+
+def check_gram_matrix(gram_fn) -> None:
+    """Check ``gram_fn(f)``: the Gram matrix ``F Fᵀ / (C·H·W)`` of features (N, C, H, W) → (N, C, C)."""
+    _check_gram(gram_fn, "÷C·H·W", "gram_fn")
+
+
+def check_gram_hw(gram_hw_fn) -> None:
+    """Check ``gram_hw_fn(f)``: Gatys' convention ``F Fᵀ / (H·W)`` (the mean over positions), (N, C, H, W) → (N, C, C)."""
+    _check_gram(gram_hw_fn, "÷H·W", "gram_hw_fn")
+
+
+def lambda_rescale_reference(lam: float, c: int, h: int, w: int) -> float:
+    """Reference: style weight for ÷H·W Grams that gives the same weighted loss as ``lam`` with ÷C·H·W Grams."""
+    return float(lam) / c**2
+
+
+def check_lambda_rescale(rescale_fn) -> None:
+    """Check ``rescale_fn(lam, c, h, w)``: the style weight to use with ÷H·W Grams so that the weighted
+    style loss of a layer with C channels stays what ``lam`` gave with ÷C·H·W Grams."""
+    import math
+
+    for lam, c, h, w in [(1e3, 64, 32, 32), (0.5, 256, 8, 16), (2.0, 3, 5, 7)]:
+        got = rescale_fn(lam, c, h, w)
+        try:
+            got = float(got)
+        except (TypeError, ValueError):
+            raise AssertionError(f"rescale_fn should return a number; got {got!r}") from None
+        want = lambda_rescale_reference(lam, c, h, w)
+        if math.isclose(got, want, rel_tol=1e-6):
+            continue
+        hint = ""
+        if math.isclose(got, lam / c, rel_tol=1e-6):
+            hint = " The Gram grows by C, but the loss is a squared difference of Grams: it grows by C²."
+        elif math.isclose(got, lam * c**2, rel_tol=1e-6):
+            hint = " Wrong direction: ÷H·W Grams are C times larger, so the loss is larger and λ must shrink."
+        elif math.isclose(got, lam / (h * w) ** 2, rel_tol=1e-6) or math.isclose(got, lam * (h * w) ** 2, rel_tol=1e-6):
+            hint = " Both conventions divide by H·W; only the factor C differs between them."
+        raise AssertionError(f"for lam={lam}, C={c}, H={h}, W={w} expected {want:.6g}; got {got:.6g}.{hint}")
+    print("Correct: a ÷H·W Gram is C times a ÷C·H·W Gram, so its squared-difference loss is C² times larger and λ ÷ C².")
+
 # --- 05 The combined objective --------------------------------------------------------
 
 
@@ -196,3 +295,98 @@ def check_pareto_front(pareto_front) -> None:
 
 
 # --- 06 Pitfalls and the choice of network --------------------------------------------
+
+
+def _inplace_vgg_block(seed: int = 0):
+    """The start of torchvision's ``vgg19().features``, scaled down: conv, ReLU(inplace), conv, ReLU(inplace), pool."""
+    import torch
+    import torch.nn as nn
+
+    torch.manual_seed(seed)
+    return nn.Sequential(
+        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),
+        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True),
+        nn.MaxPool2d(2, 2),
+    ).eval()
+
+
+def check_feature_extractor(extract_fn) -> None:
+    """Check ``extract_fn(features, x, indices) -> {index: tensor}``: the output of each module index of a
+    Sequential with in-place ReLUs, where a conv index must keep its pre-activation (negative) values."""
+    import torch
+
+    features = _inplace_vgg_block()
+    x = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    indices = [0, 1, 2, 4]
+    want, h = {}, x
+    with torch.no_grad():
+        for i, m in enumerate(features):
+            h = m(h.clone())
+            if i in indices:
+                want[i] = h.clone()
+    got = extract_fn(features, x.clone(), list(indices))
+    if not isinstance(got, dict) or sorted(got) != indices:
+        keys = sorted(got) if isinstance(got, dict) else type(got).__name__
+        raise AssertionError(f"extract_fn should return a dict {{index: tensor}} with keys {indices}; got {keys}")
+    for i in indices:
+        g = got[i]
+        if not isinstance(g, torch.Tensor) or g.shape != want[i].shape:
+            raise AssertionError(f"index {i}: expected a tensor of shape {tuple(want[i].shape)}; got {getattr(g, 'shape', g)!r}")
+        g = g.detach()
+        if torch.allclose(g, want[i], atol=1e-5):
+            continue
+        kind = type(features[i]).__name__
+        if want[i].min() < 0 and g.min() >= 0:
+            raise AssertionError(
+                f"index {i} ({kind}) has no negative values, but a conv output does: the in-place ReLU after it "
+                "overwrote the tensor you stored. Store a copy (.clone()) or run the ReLUs with inplace=False."
+            )
+        diff = float((g - want[i]).abs().max())
+        raise AssertionError(f"index {i} ({kind}): values differ from the module's output (max diff {diff:.3g})")
+    print("Correct: every stored output is what its module produced; conv outputs keep their negative values.")
+
+
+def preprocess_reference(x, normalization: str):
+    """Reference: [0, 1] RGB (N, 3, H, W) → what the first conv of a backbone expects.
+
+    ``"imagenet"``: ``(x − mean) / std`` with ImageNet's mean (0.485, 0.456, 0.406) and std
+    (0.229, 0.224, 0.225), RGB order. ``"caffe"``: BGR order, 0–255 scale, minus the BGR
+    mean (104.00699, 116.66877, 122.67892), no division.
+    """
+    import torch
+
+    if normalization == "imagenet":
+        mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+        std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+        return (x - mean) / std
+    if normalization == "caffe":
+        mean_bgr = torch.tensor((104.00699, 116.66877, 122.67892)).view(1, 3, 1, 1)
+        return x.flip(1) * 255 - mean_bgr
+    raise ValueError(f"expected normalization 'imagenet' or 'caffe'; got {normalization!r}")
+
+
+def check_preprocess(preprocess_fn) -> None:
+    """Check ``preprocess_fn(x, normalization)`` for ``"imagenet"`` and ``"caffe"`` against :func:`preprocess_reference`."""
+    import torch
+
+    x = torch.rand(2, 3, 5, 6, generator=torch.Generator().manual_seed(0))
+    x[:, 0] *= 0.3  # make R and B differ, so a missing channel swap shows
+    for norm in ("imagenet", "caffe"):
+        got = preprocess_fn(x.clone(), norm)
+        want = preprocess_reference(x, norm)
+        if not isinstance(got, torch.Tensor) or got.shape != want.shape:
+            raise AssertionError(f"{norm}: expected a tensor of shape {tuple(want.shape)}; got {getattr(got, 'shape', got)!r}")
+        got = got.detach().float()
+        if torch.allclose(got, want, rtol=1e-4, atol=1e-3):
+            continue
+        hints = {
+            "the channel order is wrong (RGB vs BGR)": preprocess_reference(x.flip(1), norm),
+            "the scale is wrong (0–255 vs [0, 1])": preprocess_reference(x / 255 if norm == "caffe" else x * 255, norm),
+            "the image went in without any normalisation": x,
+        }
+        for why, bad in hints.items():
+            if torch.allclose(got, bad, rtol=1e-4, atol=1e-3):
+                raise AssertionError(f"{norm}: {why}")
+        raise AssertionError(f"{norm}: values differ from the expected input (max diff {float((got - want).abs().max()):.3g}); "
+                             "see preprocess_reference's docstring for the two conventions")
+    print("Correct: ImageNet = (x − mean) / std in RGB; Caffe = BGR, ×255, minus the mean.")
