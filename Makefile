@@ -8,7 +8,7 @@ export PERCEPKIT_OFFLINE ?= 1
 export OMP_NUM_THREADS ?= 2
 export MPLBACKEND ?= Agg
 
-.PHONY: setup lab test test-unit test-notebooks lint html bench clean
+.PHONY: setup lab test test-unit test-notebooks lint html bench clean chromium
 
 setup: $(STAMP)
 
@@ -24,7 +24,13 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check percepkit tests benchmarks
 
-test: setup lint test-unit test-notebooks
+test: setup lint chromium test-unit test-notebooks
+
+# tests/test_browser.py drives Debian's chromium (never `playwright install`): install it once, as root, when missing.
+chromium:
+	@test -x /usr/bin/chromium || { if [ "$$(id -u)" = 0 ]; then apt-get update && DEBIAN_FRONTEND=noninteractive \
+		apt-get install -y chromium; else echo "chromium missing: sudo apt-get install -y chromium" \
+		"(or PERCEPKIT_SKIP_BROWSER=1 to skip the browser test)"; fi; }
 
 test-unit: setup
 	$(BIN)/python -m pytest -q tests
