@@ -31,6 +31,15 @@ for i, ax in enumerate(np.atleast_1d(axes)):
 plt.show()"""
 
 
+WIDGET = """import ipywidgets as w
+import matplotlib.pyplot as plt
+out = w.Output()
+with out:
+    plt.plot([3, 1, 2])
+    plt.show()
+w.VBox([w.FloatSlider(value=1.5, description="shift (px)"), w.Label("readout: 42"), out])"""
+
+
 def _notebook(path: Path, title: str, cells: list) -> Path:
     nb = nbformat.v4.new_notebook()
     head = f"# {title}\n\n*A one-line subtitle.*\n\n**You will learn**\n\n- one thing\n- another"
@@ -57,12 +66,13 @@ def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
         stub,
         nbformat.v4.new_code_cell(PLOT.format(n=2)),
     ])
-    b = _notebook(tmp_path / "02_beta.ipynb", "02 — Beta", [nbformat.v4.new_code_cell(PLOT.format(n=1))])
+    b = _notebook(tmp_path / "02_beta.ipynb", "02 — Beta", [nbformat.v4.new_code_cell(PLOT.format(n=1)),
+                                                             nbformat.v4.new_code_cell(WIDGET)])
     out = tmp_path / "site"
     entries = gallery.build([a, b], out, timeout=120, log=lambda *_: None)
 
     index = (out / "index.html").read_text()
-    for nb_path, title, n_fig in ((a, "01 — Alpha", 2), (b, "02 — Beta", 1)):
+    for nb_path, title, n_fig in ((a, "01 — Alpha", 2), (b, "02 — Beta", 2)):
         page = out / f"{nb_path.stem}.html"
         assert page.is_file(), f"no page for {nb_path.name}"
         html = page.read_text()
@@ -71,7 +81,12 @@ def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
         assert f"urlpath=lab/tree/notebooks/{nb_path.name}" in index
     assert "One thing".lower() in index.lower() and "A one-line subtitle." in index
     assert [e["backbone"] for e in entries] == ["vgg16-hed", "?"]
-    assert [e["figures"] for e in entries] == [2, 1]
+    assert [e["figures"] for e in entries] == [2, 2]
+    # A page has no kernel: the slider is replaced by a snapshot of what it showed, and says so.
+    beta = (out / "02_beta.html").read_text()
+    assert "widget-state+json" not in beta and "widget-view+json" not in beta
+    assert "Interactive widget, shown as it was when the notebook ran (shift (px) = 1.5)" in beta
+    assert 'alt="widget snapshot"' in beta and "readout: 42" in beta
 
 
 def test_gallery_fails_on_an_error_or_a_notebook_without_figures(tmp_path):

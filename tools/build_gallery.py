@@ -102,6 +102,72 @@ def summary(nb, path: Path) -> dict:
     return {"title": title, "subtitle": subtitle, "learn": learn}
 
 
+_WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
+_WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
+
+
+def _widget_parts(state: dict, model_id: str, seen: set) -> tuple[list[str], list[str], list[str]]:
+    """(control settings, images as data URIs, texts) of a widget and its children, from saved state."""
+    if model_id in seen or model_id not in state:
+        return [], [], []
+    seen.add(model_id)
+    model = state[model_id]
+    st, name = model.get("state", {}), model.get("model_name", "")
+    controls, images, texts = [], [], []
+    if name == "OutputModel":
+        for o in st.get("outputs", []):
+            data = o.get("data", {})
+            if "image/png" in data:
+                images.append("data:image/png;base64," + "".join(data["image/png"]).strip())
+            elif o.get("output_type") == "stream":
+                texts.append("".join(o.get("text", "")))
+            elif "text/plain" in data and "image/svg+xml" not in data:
+                texts.append("".join(data["text/plain"]))
+    elif name == "ImageModel":
+        for buf in model.get("buffers", []):
+            if buf.get("path") == ["value"] and buf.get("encoding") == "base64":
+                images.append(f"data:image/{st.get('format', 'png')};base64,{buf['data']}")
+    elif name in ("LabelModel", "HTMLModel", "HTMLMathModel") and st.get("value"):
+        texts.append(re.sub(r"<[^>]+>", " ", str(st["value"])))  # the words of a readout, without its markup
+    elif "description" in st and "value" in st:
+        controls.append(f"{st['description'] or name.removesuffix('Model')} = {st['value']}")
+    for child in st.get("children", []):
+        c, i, t = _widget_parts(state, str(child).removeprefix("IPY_MODEL_"), seen)
+        controls, images, texts = controls + c, images + i, texts + t
+    return controls, images, [t for t in texts if t.strip()]
+
+
+def freeze_widgets(nb) -> int:
+    """Replace each widget output by a static snapshot (its figures, settings and text); returns its figure count.
+
+    A gallery page has no kernel, so a slider there would move and change nothing; the
+    snapshot shows what the widget showed when the notebook ran, and says how to get it live.
+    """
+    state = nb.metadata.get("widgets", {}).get(_WIDGET_STATE, {}).get("state", {})
+    frozen = 0
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        outputs = []
+        for o in cell.get("outputs", []):
+            view = o.get("data", {}).get(_WIDGET_VIEW)
+            if view is None:
+                outputs.append(o)
+                continue
+            controls, images, texts = _widget_parts(state, view.get("model_id", ""), set())
+            note = "Interactive widget, shown as it was when the notebook ran"
+            note += f" ({html.escape(', '.join(controls))})" if controls else ""
+            note += ". Run the notebook (Binder, Colab or <code>make lab</code>) to use it."
+            body = "".join(f'<pre>{html.escape(t)}</pre>' for t in texts)
+            body += "".join(f'<img src="{src}" alt="widget snapshot"/>' for src in images)
+            outputs.append(nbformat.v4.new_output("display_data", data={
+                "text/html": f'<div class="widget-snapshot"><p><em>{note}</em></p>{body}</div>'}))
+            frozen += len(images)
+        cell.outputs = outputs
+    nb.metadata.pop("widgets", None)
+    return frozen
+
+
 def render(nb) -> str:
     """The executed notebook as one self-contained HTML page (JupyterLab look, images inline)."""
     body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
@@ -160,7 +226,7 @@ def build(paths: list[Path], out: Path, timeout: int = 900, log=print) -> list[d
         t0 = time.perf_counter()
         nb = execute(path, timeout)
         seconds = time.perf_counter() - t0
-        n_fig = figures(nb)
+        n_fig = figures(nb) + freeze_widgets(nb)
         if n_fig == 0:
             raise RuntimeError(f"{path.name} produced no figures (does it call plt.show()?)")
         page = render(nb)
