@@ -202,7 +202,8 @@ def _layers(backbone: Backbone, layers, style_layers):
 
 
 def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone, steps: int = 24, lr: float = 0.03,
-                   d_lr: float = 2e-3, layers=None, style_layers=None, seed: int = 0, progress: bool = True) -> Result:
+                   d_lr: float = 2e-3, layers=None, style_layers=None, seed: int = 0, progress: bool = True,
+                   threads: int | None = 1) -> Result:
     """Restore ``problem`` by minimising the relative-λ CombinedLoss, averaged over its candidates.
 
     Each step the image takes one Adam step on ``CombinedLoss`` against the next candidate
@@ -226,7 +227,23 @@ def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone, steps:
             then takes a few seconds on a CPU).
         seed: seeds the discriminator.
         progress: show a progress bar.
+        threads: torch intra-op threads during the solve (restored afterwards); ``None`` keeps the
+            current setting. Default 1: at 64 px a second thread gains little, while on a shared or
+            throttled CPU (Binder, a busy lab server) extra threads cost far more than they gain
+            (measured on a busy 2-core machine: 0.8 CPU-s with 1 thread vs 6.2 CPU-s with 2).
     """
+    if threads is not None and (not isinstance(threads, int) or threads < 1):
+        raise ValueError(f"expected threads as a positive int or None; got {threads!r}")
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        return _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, seed, progress)
+    finally:
+        torch.set_num_threads(before)
+
+
+def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, seed, progress) -> Result:
     from tqdm.auto import tqdm
 
     lam = _check_lambdas(lambdas)

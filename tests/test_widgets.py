@@ -164,3 +164,11 @@ def test_perception_distortion_plot(results):
     assert len(ax.collections[0].get_offsets()) == len(results)
     assert len(ax.collections) == 2  # the points and the highlight ring
     assert "PSNR" in ax.get_ylabel()
+
+
+def test_solver_restores_the_thread_count(problem, backbone):
+    before = torch.get_num_threads()
+    pkw.solve_combined(problem, (1, 0, 0, 0), backbone, steps=1, progress=False, threads=1)
+    assert torch.get_num_threads() == before
+    with pytest.raises(ValueError, match="threads"):
+        pkw.solve_combined(problem, (1, 0, 0, 0), backbone, steps=1, progress=False, threads=0)
