@@ -11,6 +11,7 @@ from __future__ import annotations
 __all__: list[str] = []
 __all__ += ["check_l2_optimum", "check_l1_optimum"]  # 01
 __all__ += ["check_feature_distance"]  # 02
+__all__ += ["check_receptive_field"]  # 03
 __all__ += ["check_gram_matrix", "check_gram_hw", "check_lambda_rescale", "gram_reference", "lambda_rescale_reference"]  # 04
 __all__ += ["check_feature_extractor", "check_preprocess", "preprocess_reference"]  # 06
 __all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
@@ -126,6 +127,48 @@ def check_feature_distance(feature_distance, backbone) -> None:
 
 
 # --- 03 What each layer sees ----------------------------------------------------------
+
+#: Stacks of (kernel, stride) the receptive-field check tries: name → layers.
+_RF_CASES = {
+    "one 3x3 conv": [(3, 1)],
+    "two 3x3 convs": [(3, 1), (3, 1)],
+    "a 7x7 stride-2 conv": [(7, 2)],
+    "conv, 2x2 pool, conv": [(3, 1), (2, 2), (3, 1)],
+    "VGG16 up to relu5_3": [(3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (3, 1), (2, 2),
+                            (3, 1), (3, 1), (3, 1), (2, 2), (3, 1), (3, 1), (3, 1)],
+    "stride-2 stem, then 5x5 convs": [(3, 2), (5, 1), (5, 2), (5, 1)],
+}
+
+
+def _receptive_field(layers) -> int:
+    """Reference: r ← r + (k − 1)·j, j ← j·s over the stack, from r = j = 1."""
+    r, j = 1, 1
+    for k, s in layers:
+        r += (k - 1) * j
+        j *= s
+    return r
+
+
+def check_receptive_field(receptive_field) -> None:
+    """Check ``receptive_field(layers) -> int`` for stacks of ``(kernel, stride)`` convolutions/poolings."""
+    for name, layers in _RF_CASES.items():
+        want = _receptive_field(layers)
+        got = receptive_field(list(layers))
+        if isinstance(got, float) and got.is_integer():
+            got = int(got)
+        if not isinstance(got, int):
+            raise AssertionError(f"receptive_field should return an int (pixels); for {name} it returned {got!r}")
+        if got != want:
+            no_stride = _receptive_field([(k, 1) for k, _ in layers])
+            hint = (" You ignored the strides: after a stride-s layer, one more pixel of kernel reaches s pixels "
+                    "further in the input." if got == no_stride else "")
+            raise AssertionError(
+                f"{name} {layers}: you returned {got}, the receptive field is {want} pixels.{hint} "
+                "Track the jump j (input pixels between neighbouring outputs): each layer adds (k − 1)·j, then j *= s."
+            )
+    print(f"Correct: receptive fields of {len(_RF_CASES)} stacks, up to {_receptive_field(_RF_CASES['VGG16 up to relu5_3'])} "
+          "pixels for VGG16's relu5_3.")
+
 
 # --- 04 Gram matrices and style -------------------------------------------------------
 
