@@ -10,7 +10,6 @@ import shutil
 import stat
 import subprocess
 import sys
-import tomllib
 from pathlib import Path
 
 import pytest
@@ -21,6 +20,11 @@ from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
 
 from percepkit import backbones
+
+try:
+    import tomllib
+except ModuleNotFoundError:  # Python 3.10: the same parser, as vendored by pip
+    from pip._vendor import tomli as tomllib
 
 ROOT = Path(__file__).resolve().parents[1]
 ENV = yaml.safe_load((ROOT / "environment.yml").read_text())

@@ -159,7 +159,7 @@ def freeze_widgets(nb) -> int:
             note += f" ({html.escape(', '.join(controls))})" if controls else ""
             note += ". Run the notebook (Binder, Colab or <code>make lab</code>) to use it."
             body = "".join(f'<pre>{html.escape(t)}</pre>' for t in texts)
-            body += "".join(f'<img src="{src}" alt="widget snapshot"/>' for src in images)
+            body += "".join(f'<img src="{src}" alt="widget snapshot" style="max-width:100%"/>' for src in images)
             outputs.append(nbformat.v4.new_output("display_data", data={
                 "text/html": f'<div class="widget-snapshot"><p><em>{note}</em></p>{body}</div>'}))
             frozen += len(images)
