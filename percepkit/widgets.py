@@ -424,7 +424,8 @@ def _numbers_html(lam, r: Result, exact: bool) -> str:
         rows.append(f"<tr><td>{t}</td><td>{r.lambdas[i]:g}</td><td>{'—' if v is None else f'{v:.3g}'}</td>"
                     f"<td>{'—' if g is None else f'{g:.3g}'}</td><td>{mark}</td></tr>")
     m = r.metrics
-    return (f"<div class='pk-lambda-numbers'><b>showing:</b> {head}<br>"
+    style = ("<style>.pk-lambda-numbers th, .pk-lambda-numbers td {padding: 1px 10px; text-align: right}</style>")
+    return (f"{style}<div class='pk-lambda-numbers'><b>showing:</b> {head}<br>"
             "<table><tr><th>term</th><th>λ</th><th>value ÷ start</th><th>mean ‖grad‖</th><th>dominates</th></tr>"
             + "".join(rows) + "</table>"
             f"PSNR {m['psnr']:.2f} dB · perceptual distance {m['perceptual']:.3f} (start = 1) · "
@@ -558,7 +559,9 @@ class LambdaExplorer:
         self.result_image.value = img
         self.plot.value = plot
         self.numbers.value = self.view.html
-        if self.view.exact:
+        if self.view.exact and tuple(self.view.result.lambdas) == tuple(lam):
+            self.status.value = "showing this exact setting"
+        elif self.view.exact:
             self.status.value = f"showing λ = {_fmt(self.view.result.lambdas)} (same mix as the sliders)"
         else:
             self.status.value = f"showing nearest precomputed λ = {_fmt(self.view.result.lambdas)}"

@@ -156,8 +156,8 @@ def test_notebook_05_sliders_in_chromium(lab):
             executable_path=CHROMIUM, headless=True,
             args=["--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--disable-background-networking",
                   "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"])
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
         try:
-            page = browser.new_page(viewport={"width": 1400, "height": 1000})
             page.set_default_timeout(60_000)
             page.goto(f"{url}/lab/tree/{NOTEBOOK}")
             try:
@@ -206,5 +206,16 @@ def test_notebook_05_sliders_in_chromium(lab):
             assert "PSNR" in numbers_after and numbers_after != numbers_before
             print(f"\nbrowser test: notebook ran {prog['total']} code cells in {ran_s:.0f} s; "
                   f"{n_sliders} sliders; total {time.monotonic() - t0:.0f} s")
+            if os.environ.get("PERCEPKIT_BROWSER_SCREENSHOT"):
+                numbers.scroll_into_view_if_needed()
+                page.screenshot(path=os.environ["PERCEPKIT_BROWSER_SCREENSHOT"])
+        except BaseException:
+            shot = log.parent / "failure.png"
+            try:
+                page.screenshot(path=str(shot), full_page=True)
+                print(f"\nscreenshot of the failure: {shot}\nserver log tail:\n{_log_tail(log, 2000)}")
+            except Exception:
+                pass
+            raise
         finally:
             browser.close()
