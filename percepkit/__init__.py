@@ -4,7 +4,7 @@ Flow of data: images → backbones → losses → optimize → plot/widgets.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises
+from . import exercises, widgets
 from .backbones import (
     BACKBONES,
     Backbone,
@@ -37,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "__version__",
     "exercises",
+    "widgets",
     # images
     "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil",
     # backbones
