@@ -11,10 +11,11 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
                    progress: bool = True, seed: int = 0, desc: str = "optimising", callback=None):
     """Minimise ``loss_fn(x)`` over the pixels of an image ``x``, starting from ``init``.
 
-    The image is kept in [0, 1] by projection: after every step it is clamped to [0, 1]
-    (projected gradient descent), so ``lr`` is in pixel units. The loss always sees a valid
-    image: L-BFGS's line search may try points outside [0, 1], and those are clamped
-    before the loss is evaluated.
+    The image is kept in [0, 1]. Adam: by projection, clamping to [0, 1] after every step
+    (projected gradient descent), so ``lr`` is in pixel units. L-BFGS: it minimises
+    ``loss_fn(clamp(x, 0, 1))`` — its iterate is never moved behind its back (projection
+    would corrupt its curvature history) — and the clamped image is returned. Either way
+    the loss only ever sees a valid image.
 
     Args:
         loss_fn: callable ``x -> scalar tensor``. If it has a ``terms`` dict (as
@@ -32,7 +33,8 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
 
     Returns:
         (torch.Tensor, dict[str, list[float]]): the optimised image (detached) and the history
-        (``"total"`` plus one list per recorded term).
+        (``"total"`` plus one list per recorded term); entry ``i`` is the loss at the image
+        *before* step ``i`` (so entry 0 is the starting loss).
     """
     if not isinstance(init, torch.Tensor) or init.ndim != 4 or not init.is_floating_point():
         raise ValueError(f"expected init as a float tensor (N, 3, H, W) in [0, 1]; got {type(init).__name__}"
@@ -46,7 +48,7 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
     torch.manual_seed(seed)
     x = init.detach().clone().clamp(0, 1).requires_grad_(True)
     opt = torch.optim.Adam([x], lr=lr) if optimizer == "adam" else torch.optim.LBFGS(
-        [x], lr=lr, max_iter=1, history_size=20, line_search_fn="strong_wolfe")
+        [x], lr=lr, max_iter=1, history_size=20)  # no line search: with max_iter=1 strong-Wolfe stalls (measured)
     history: dict[str, list[float]] = {"total": []}
     last = {}
 
@@ -58,21 +60,25 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {float(loss)}; lower lr or check the inputs")
         loss.backward()
-        last["loss"] = float(loss.detach())
+        if "loss" not in last:  # record the first evaluation of a step: the current iterate, not a line-search trial
+            last["loss"] = float(loss.detach())
+            terms = getattr(loss_fn, "terms", None) or getattr(loss_fn, "last_layer_losses", None) or {}
+            last["terms"] = {k: float(v.detach()) if isinstance(v, torch.Tensor) else float(v) for k, v in terms.items()}
         return loss
 
     bar = tqdm(range(steps), desc=desc, disable=not progress, leave=False)
     for step in bar:
+        last.clear()
         opt.step(closure)
-        with torch.no_grad():
-            x.clamp_(0, 1)
+        if optimizer == "adam":
+            with torch.no_grad():
+                x.clamp_(0, 1)
         history["total"].append(last["loss"])
-        terms = getattr(loss_fn, "terms", None) or getattr(loss_fn, "last_layer_losses", None) or {}
-        for k, v in terms.items():
-            history.setdefault(k, []).append(float(v.detach()) if isinstance(v, torch.Tensor) else float(v))
+        for k, v in last["terms"].items():
+            history.setdefault(k, []).append(v)
         if progress and step % 10 == 0:
             bar.set_postfix(loss=f"{last['loss']:.4g}")
         if callback is not None:
             callback(step, x.detach())
     bar.close()
-    return x.detach(), history
+    return x.detach().clamp(0, 1), history
