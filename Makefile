@@ -22,7 +22,7 @@ lab: setup
 	$(BIN)/jupyter lab notebooks/ $(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
-	$(BIN)/ruff check percepkit tests benchmarks
+	$(BIN)/ruff check percepkit tests benchmarks tools
 
 test: setup lint chromium test-unit test-notebooks
 

@@ -37,6 +37,7 @@ NOT_ON_BINDER = {
     "hypothesis": "property tests are for developers",
     "ruff": "linting is for developers",
     "playwright": "the browser test needs a Chromium that Binder images lack",
+    "pyyaml": "only tests/test_environment.py reads YAML",
 }
 #: What repo2docker does with `python=X.Y` (buildpacks/conda/__init__.py: PYTHON_REGEX).
 REPO2DOCKER_PYTHON = re.compile(r"python\s*=+\s*([\d\.]*)")
