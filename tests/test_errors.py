@@ -129,6 +129,7 @@ class _Evil:
         return (os.system, ("touch PWNED_BY_PICKLE",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_untrusted_pickle_is_never_executed(torch_home, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     with open(torch_home / "vgg19-dcbb9e9d.pth", "wb") as f:
