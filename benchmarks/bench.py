@@ -591,8 +591,10 @@ def _notebooks(res) -> list[str]:
     nbs = res["notebooks"]
     if not nbs:
         return ["## Notebooks", "", "Not run (`--skip-notebooks` or `--quick`).", ""]
-    out = ["## Notebook suite (nbclient, fresh kernel each, default offline backbone)", "",
-           "| notebook | seconds | status |", "|---|---:|---|"]
+    out = ["## Notebook suite (nbclient, fresh kernel each, default offline backbone)", ""]
+    if res.get("notebooks_note"):
+        out += [res["notebooks_note"], ""]
+    out += ["| notebook | seconds | status |", "|---|---:|---|"]
     for n in nbs:
         status = "ok" if not n.get("error") else f"**error**: {n['error']}"
         out.append(f"| {n['notebook']} | {_fmt(n.get('seconds'), '.0f')} | {status} |")
