@@ -48,6 +48,7 @@ bench: setup
 	test -d benchmarks/.peers/piq -a -d benchmarks/.peers/lpips || \
 		$(BIN)/pip install -q --no-deps --target benchmarks/.peers piq==0.8.0 lpips==0.1.4
 	PYTHONPATH=benchmarks/.peers $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	$(BIN)/python benchmarks/bench_widgets.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info
