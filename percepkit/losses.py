@@ -159,9 +159,9 @@ class _FeatureLoss(nn.Module):
             self.backbone.check_input(x, self.layers, what=what)
         return self.backbone(self.backbone.normalize(x), self.layers, normalize=False, precision=self.precision)
 
-    def _target_features(self, y: torch.Tensor) -> dict[str, torch.Tensor]:
+    def _target_features(self, y: torch.Tensor, checked: bool = False) -> dict[str, torch.Tensor]:
         with torch.no_grad():  # the target needs no graph: no saved activations, no backward through it
-            return {k: v.detach() for k, v in self._features(y, what="target").items()}
+            return {k: v.detach() for k, v in self._features(y, what="target", checked=checked).items()}
 
     def set_target(self, y: torch.Tensor) -> _FeatureLoss:
         """Compute the target's features once (no autograd) and reuse them in every call without ``y``."""
@@ -189,8 +189,7 @@ class _FeatureLoss(nn.Module):
                 raise ValueError(
                     f"prediction and target must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
                 )
-            with torch.no_grad():
-                ty = {k: v.detach() for k, v in self._features(y, checked=True).items()}
+            ty = self._target_features(y, checked=True)
         fx = self._features(x, checked=True)
         return {n: self._layer_fn(fx[n], ty[n]) for n in self.layers}
 
