@@ -33,7 +33,7 @@ import torch.nn.functional as F
 
 from .backbones import Backbone, load_backbone
 from .images import sample_image, shift, to_tensor
-from .losses import CombinedLoss, PatchDiscriminator, PerceptualLoss, adversarial_loss
+from .losses import CombinedLoss, PatchDiscriminator, PerceptualLoss, adversarial_loss, content_loss, pixel_loss
 from .metrics import high_frequency_energy, psnr, sharpness
 
 __all__ = [
@@ -659,8 +659,8 @@ def pair_distances(x: torch.Tensor, y: torch.Tensor, backbone: Backbone, layers=
     layers = backbone.resolve_layers(layers)
     with torch.no_grad():
         f = backbone(torch.cat([x, y]), layers)
-    out = {"L1": float((x - y).abs().mean()), "L2": float((x - y).square().mean())}
-    out.update({n: float((f[n][:1] - f[n][1:]).square().mean()) for n in layers})
+    out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, "l2"))}
+    out.update({n: float(content_loss(f[n][:1], f[n][1:])) for n in layers})
     if reference is not None:
         missing = [k for k in out if k not in reference]
         if missing:
