@@ -93,13 +93,14 @@ def check_feature_distance(feature_distance, backbone) -> None:
     import torch
 
     from .images import blur, sample_image, shift
+    from .losses import content_loss
 
     x = sample_image("astronaut", 64)
     for layer in (backbone.default_layers[0], backbone.default_layers[-1]):
         for y, what in ((shift(x, 2.0), "a 2-pixel shift"), (blur(x, 1.5), "a blur")):
             with torch.no_grad():
                 fx, fy = backbone(x, [layer])[layer], backbone(y, [layer])[layer]
-                want = float((fx - fy).square().mean())
+                want = float(content_loss(fx, fy))
             got = feature_distance(backbone, x.clone(), y.clone(), layer)
             if isinstance(got, torch.Tensor):
                 if got.numel() != 1:
