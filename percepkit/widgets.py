@@ -517,21 +517,26 @@ class LambdaExplorer:
         result = W.VBox([W.Label("result"), self.result_image])
         controls = W.VBox([*self.sliders.values(), self.button, self.status])
         self.widget = W.VBox([W.HBox([controls, self.plot]), W.HBox([truth, start, result]), self.numbers])
-        for r in self.results:  # pre-encode so slider moves only look things up
-            self._encode(r)
+        self._encode_all()  # every slider move, the first one included, only looks things up
         for s in self.sliders.values():
             s.observe(self._on_slider, names="value")
         self.button.on_click(lambda _b: self.compute_exact())
         self.last_latency = 0.0
         self.update()
 
+    def _encode_all(self):
+        """Encode each result's image (once) and its highlighted plot (again whenever a result is added)."""
+        for r in self.results:
+            if id(r) not in self._png_cache:
+                self._png_cache[id(r)] = _image_png(r.image, self.scale)
+        self._plot_cache = {id(r): _png(plot_perception_distortion(
+            self.results, highlight=r, title=f"{self.problem.name} on {self.backbone.name}"))
+            for r in self.results}
+
     def _encode(self, r: Result):
-        key = id(r)
-        if key not in self._png_cache:
-            self._png_cache[key] = _image_png(r.image, self.scale)
-            self._plot_cache[key] = _png(plot_perception_distortion(
-                self.results, highlight=r, title=f"{self.problem.name} on {self.backbone.name}"))
-        return self._png_cache[key], self._plot_cache[key]
+        if id(r) not in self._plot_cache:
+            self._encode_all()
+        return self._png_cache[id(r)], self._plot_cache[id(r)]
 
     def find(self, lambdas) -> Result:
         """The computed result whose λ mix equals ``lambdas`` (grid or live); ``KeyError`` if none."""
@@ -587,8 +592,7 @@ class LambdaExplorer:
         finally:
             self.button.disabled = False
         self.results.append(res)
-        self._plot_cache.clear()  # the new point appears in every plot
-        self._png_cache.clear()
+        self._encode_all()  # the new point appears in every plot: re-encode them now, not on the next moves
         self.update()
         self.status.value = f"computed λ = {_fmt(lam)} in {res.metrics['seconds']:.1f} s"
         return res

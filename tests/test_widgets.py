@@ -146,6 +146,25 @@ def test_button_computes_the_exact_setting(explorer):
         explorer.find((0, 0, 1, 0))
 
 
+def test_no_slider_move_encodes_after_build_or_live_run(explorer, monkeypatch):
+    """Every move (the first after the panel is built or after a live run too) only looks PNGs up."""
+    plot_before = explorer._plot_cache[id(explorer.find((1, 0, 0, 0)))]
+    explorer.set(pix=1, perc=3)
+    explorer.compute_exact()
+    live = explorer.view.result
+    assert set(explorer._plot_cache) == {id(r) for r in explorer.results}
+    assert explorer._plot_cache[id(explorer.find((1, 0, 0, 0)))] != plot_before, "old plots must show the new point"
+
+    def no_encoding(*a, **k):
+        raise AssertionError("a slider move encoded a PNG")
+
+    monkeypatch.setattr(pkw, "_png", no_encoding)
+    monkeypatch.setattr(pkw, "_image_png", no_encoding)
+    for move in [dict(perc=0), dict(perc=1), dict(adv=4), dict(pix=1, perc=3, adv=0)]:
+        explorer.set(**move)
+    assert explorer.view.result is live
+
+
 def test_perception_distortion_plot(results):
     fig = pkw.plot_perception_distortion(results, highlight=results[1])
     ax = fig.axes[0]
