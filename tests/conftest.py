@@ -3,6 +3,9 @@ import os
 import pytest
 import torch
 
+# The environment this pytest was started with, before the line below changes it: the browser test
+# starts `make lab` with it, so the server gets what the caller (a learner's shell, CI) has, nothing more.
+CALLER_ENV = dict(os.environ)
 # Tests never download anything.
 os.environ["PERCEPKIT_OFFLINE"] = "1"
 

@@ -70,3 +70,14 @@ def test_exercise_stubs_are_tagged(path):
         if cell["cell_type"] == "code" and "raise NotImplementedError" in source(cell):
             tags = cell.get("metadata", {}).get("tags", [])
             assert "raises-exception" in tags, f"{path.name} cell {i}: stub raises but lacks the raises-exception tag"
+
+
+TEST_TALK = re.compile(r"make (test|bench)|\bpytest\b|\bnbval\b|\bbenchmark|\bCI\b|browser test|PERCEPKIT_(FAST|SKIP)|tests/")
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_lessons_mention_no_test_ci_or_benchmark(path):
+    """A learner's notebook is a lesson: no test hooks, no talk of tests, CI or benchmarks."""
+    for i, cell in enumerate(load(path)["cells"]):
+        hit = TEST_TALK.search(source(cell))
+        assert not hit, f"{path.name} cell {i} mentions {hit.group(0)!r}: tests pass their knobs from outside"
