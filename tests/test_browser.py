@@ -43,6 +43,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 import pytest
+
 from conftest import CALLER_ENV
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -53,7 +54,8 @@ RUN_TIMEOUT_S = 600  # one notebook on a busy 2-core machine
 BADGE_HOSTS = {"mybinder.org", "colab.research.google.com"}  # badge images: they need the internet
 # A cell that draws: its figure must show up (matplotlib's inline backend displays every open figure).
 DRAWS = re.compile(r"\bplt\.(show|subplots|figure)\(|\bpk\.(show_images|show_feature_maps|plot_history)\(")
-WIDGET_REPR = re.compile(r"\b(?:[A-Z][A-Za-z]*(?:Box|Slider|Button|Label|HTML|Image|Output)|interactive)\((?:children|value|layout|description)=")
+WIDGET_REPR = re.compile(r"\b(?:[A-Z][A-Za-z]*(?:Box|Slider|Button|Label|HTML|Image|Output)|interactive)"
+                         r"\((?:children|value|layout|description)=")  # a widget's text repr, e.g. VBox(children=…
 SHOTS = Path(os.environ.get("PERCEPKIT_BROWSER_SHOTS") or ROOT / "build" / "browser")
 
 if os.environ.get("PERCEPKIT_SKIP_BROWSER") == "1":
