@@ -71,8 +71,9 @@ html: setup
 bench: setup
 	test -d benchmarks/.peers/piq -a -d benchmarks/.peers/lpips || \
 		$(BIN)/pip install -q --no-deps --target benchmarks/.peers piq==0.8.0 lpips==0.1.4
-	$(TEST_ENV) PYTHONPATH=benchmarks/.peers $(BIN)/python benchmarks/bench.py $(BENCH_ARGS)
+	$(TEST_ENV) PYTHONPATH=benchmarks/.peers $(BIN)/python benchmarks/bench.py --skip-notebooks $(BENCH_ARGS)
 	$(TEST_ENV) MPLBACKEND=Agg $(BIN)/python benchmarks/bench_widgets.py
+	PERCEPKIT_OFFLINE=1 $(BIN)/python benchmarks/bench_notebooks.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

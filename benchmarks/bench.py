@@ -590,7 +590,8 @@ def _precision(res) -> list[str]:
 def _notebooks(res) -> list[str]:
     nbs = res["notebooks"]
     if not nbs:
-        return ["## Notebooks", "", "Not run (`--skip-notebooks` or `--quick`).", ""]
+        return ["## Notebooks", "", "Not run here (`--skip-notebooks` or `--quick`); `make bench` times them, on two cores "
+                "and on one, in benchmarks/bench_notebooks.py → results_notebooks.md.", ""]
     out = ["## Notebook suite (nbclient, fresh kernel each, default offline backbone)", ""]
     if res.get("notebooks_note"):
         out += [res["notebooks_note"], ""]
