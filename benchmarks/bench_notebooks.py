@@ -1,6 +1,6 @@
 """How long each notebook takes a learner: wall clock, kernel CPU-seconds and kernel peak memory.
 
-Each notebook runs top to bottom in a fresh kernel (nbclient, as Run All does), once on two cores
+Each notebook runs top to bottom in a fresh kernel (the gallery's nbclient runner, as Run All does), once on two cores
 with two threads (a laptop, the CI machines) and once pinned to one core with one thread (about a
 mybinder.org session). The kernel gets a learner's environment: matplotlib's inline backend
 (figures are rendered, as in JupyterLab), the default offline backbone, and an empty λ-grid cache
@@ -15,6 +15,7 @@ Writes benchmarks/results_notebooks.md (run by `make bench`).
 from __future__ import annotations
 
 import argparse
+import importlib.util
 import json
 import os
 import platform
@@ -29,26 +30,28 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 
 
+def _gallery_executor():
+    """tools/build_gallery.py's ``execute`` (the gallery's runner, with its nbclient workaround)."""
+    spec = importlib.util.spec_from_file_location("build_gallery", ROOT / "tools" / "build_gallery.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.execute
+
+
 def run_one(path: Path, cores: int) -> dict:
     """In this (fresh) process: pin to ``cores`` CPUs, run the notebook, measure the kernel."""
-    import nbformat
-    from nbclient import NotebookClient
-
     os.sched_setaffinity(0, sorted(os.sched_getaffinity(0))[:cores])  # the kernel inherits it
     os.environ.update(OMP_NUM_THREADS=str(cores), MKL_NUM_THREADS=str(cores))
-    os.environ.pop("MPLBACKEND", None)  # the inline backend, as in JupyterLab
-    nb = nbformat.read(path, as_version=4)
-    client = NotebookClient(nb, timeout=1200, kernel_name="python3", resources={"metadata": {"path": str(path.parent)}})
-    error = None
+    error, nb = None, None
     t0 = time.perf_counter()
     try:
-        client.execute()  # shuts the kernel down and waits for it, so its rusage is counted below
-    except Exception as e:  # noqa: BLE001 - reported in the table
-        error = f"{type(e).__name__}: {str(e).strip().splitlines()[-1][:200] if str(e).strip() else ''}"
+        nb = _gallery_executor()(path, timeout=1200)  # inline figures; shuts the kernel down and waits for it
+    except RuntimeError as e:  # reported in the table
+        error = str(e)[:200]
     wall = time.perf_counter() - t0
     ru = resource.getrusage(resource.RUSAGE_CHILDREN)
-    figures = sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
-                  if "image/png" in o.get("data", {}))
+    figures = 0 if nb is None else sum(1 for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])
+                                       if "image/png" in o.get("data", {}))
     return {"notebook": path.name, "cores": cores, "wall_s": wall, "cpu_s": ru.ru_utime + ru.ru_stime,
             "peak_rss_mb": ru.ru_maxrss / 1024, "figures": figures, "error": error}
 

@@ -6,6 +6,8 @@ import torch
 
 __all__ = ["optimize_image"]
 
+LINE_SEARCH_EVALS = 25  # L-BFGS: at most this many loss evaluations in one step's line search
+
 
 def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.05, optimizer: str = "adam",
                    progress: bool = True, seed: int = 0, desc: str = "optimising", callback=None):
@@ -22,9 +24,10 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
             :class:`~percepkit.CombinedLoss`) or ``last_layer_losses`` (as
             :class:`~percepkit.PerceptualLoss`), those are recorded too.
         init: starting image (N, 3, H, W) in [0, 1] (not modified).
-        steps: number of optimiser steps (L-BFGS runs with ``max_iter=1``: one iteration, plus
-            its line search, per step).
-        lr: learning rate (Adam) or step size (L-BFGS, default 1 recommended).
+        steps: number of optimiser steps. L-BFGS: one iteration per step, with a strong-Wolfe
+            line search (up to ``LINE_SEARCH_EVALS`` extra loss evaluations, typically 1–2), so
+            the loss never increases from one step to the next.
+        lr: learning rate (Adam) or first trial step of each line search (L-BFGS: use 1).
         optimizer: ``"adam"`` or ``"lbfgs"``.
         progress: show a ``tqdm.auto`` bar.
         seed: seeds torch's global RNG before starting (for losses with randomness).
@@ -46,9 +49,18 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
     from tqdm.auto import tqdm
 
     torch.manual_seed(seed)
-    x = init.detach().clone().clamp(0, 1).requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=lr) if optimizer == "adam" else torch.optim.LBFGS(
-        [x], lr=lr, max_iter=1, history_size=20)  # no line search: with max_iter=1 strong-Wolfe stalls (measured)
+    x = init.detach().clone(memory_format=torch.contiguous_format).clamp(0, 1).requires_grad_(True)
+    if optimizer == "adam":
+        opt = torch.optim.Adam([x], lr=lr)
+    else:
+        # One iteration per step, with a strong-Wolfe line search: every step decreases the loss,
+        # so it can neither diverge nor saturate pixels (without one, lr=1 steps did both).
+        # max_eval must leave the line search room: torch gives it max_eval − 1 evaluations, and
+        # its default max_iter·5//4 = 1 leaves none, so the search returns t = 0 — the old stall.
+        # Tolerances 0: the caller sets the number of steps, and a loss scaled by 1/(C·H·W) has
+        # per-pixel gradients near torch's defaults (1e-7, 1e-9), where L-BFGS would quietly stop.
+        opt = torch.optim.LBFGS([x], lr=lr, max_iter=1, max_eval=1 + LINE_SEARCH_EVALS, history_size=20,
+                                line_search_fn="strong_wolfe", tolerance_grad=0.0, tolerance_change=0.0)
     history: dict[str, list[float]] = {"total": []}
     last = {}
 
@@ -58,7 +70,7 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         if not isinstance(loss, torch.Tensor) or loss.numel() != 1:
             raise TypeError(f"loss_fn must return a scalar tensor; got {type(loss).__name__}")
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {float(loss)}; lower lr or check the inputs")
+            raise FloatingPointError(f"loss became {float(loss.detach())}; lower lr or check the inputs")
         loss.backward()
         if "loss" not in last:  # record the first evaluation of a step: the current iterate, not a line-search trial
             last["loss"] = float(loss.detach())

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import html
 import os
+import queue
 import re
 import sys
 import time
@@ -40,17 +41,45 @@ def notebooks(root: Path = ROOT) -> list[Path]:
     return sorted((root / "notebooks").glob("*.ipynb"))
 
 
+class PatientClient(NotebookClient):
+    """nbclient, with every wait on the shell channel polled in one-second slices.
+
+    Under CPU load, nbclient 0.11 sometimes misses the wake-up for a cell's ``execute_reply``
+    (seen here on notebook 02's shift-slider cell, ``ipywidgets.interactive`` + a matplotlib
+    figure; jupyter/nbclient#312 reports the same): the kernel has replied and is idle, but the
+    client sleeps until the cell timeout — forever without one. pyzmq re-polls the socket when a
+    wait times out, so one-second slices bound that stall to a second.
+    """
+
+    async def async_start_new_kernel_client(self):
+        kc = await super().async_start_new_kernel_client()
+        get_msg = kc.shell_channel.get_msg
+
+        async def sliced_get_msg(timeout=None, **kw):
+            deadline = None if timeout is None else time.monotonic() + timeout
+            while True:
+                left = 1.0 if deadline is None else max(0.0, min(1.0, deadline - time.monotonic()))
+                try:
+                    return await get_msg(timeout=left, **kw)
+                except queue.Empty:
+                    if deadline is not None and time.monotonic() >= deadline:
+                        raise
+
+        kc.shell_channel.get_msg = sliced_get_msg
+        return kc
+
+
 def execute(path: Path, timeout: int = 900) -> nbformat.NotebookNode:
     """Run a notebook top to bottom in a fresh kernel of this Python, with figures inline."""
     try:
         nb = nbformat.read(path, as_version=4)
     except (OSError, ValueError) as e:  # NotJSONError and ValidationError are ValueErrors
         raise RuntimeError(f"{path.name} is not a readable notebook: {type(e).__name__}: {str(e)[:200]}") from None
-    # A kernel inherits MPLBACKEND; `make` exports Agg, which would make plt.show() draw nothing.
+    # A kernel inherits MPLBACKEND; a caller's Agg would make plt.show() draw nothing.
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PERCEPKIT_OFFLINE", "1")
-    client = NotebookClient(nb, timeout=timeout, kernel_name="python3",
-                            resources={"metadata": {"path": str(path.parent)}})
+    client = PatientClient(nb, timeout=timeout, kernel_name="python3",
+                           resources={"metadata": {"path": str(path.parent)}})
     try:
         client.execute()
     except CellExecutionError as e:
