@@ -32,7 +32,7 @@ lab: setup
 		$(if $(filter 0,$(shell id -u)),--allow-root)
 
 lint: setup
-	$(BIN)/ruff check percepkit tests benchmarks tools
+	$(BIN)/ruff check percepkit tests benchmarks tools notebooks
 
 test: setup lint chromium test-unit test-notebooks test-browser
 

@@ -1,10 +1,11 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → losses → optimize → plot/widgets.
+Flow of data: images → backbones → metrics → losses → optimize → superres → plot → widgets
+(and exercises, cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, widgets
+from . import exercises, superres, widgets
 from .backbones import (
     BACKBONES,
     Backbone,
@@ -13,41 +14,58 @@ from .backbones import (
     backbone_sources,
     bf16_native,
     load_backbone,
+    resolve_backbone,
     resolve_precision,
 )
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
 from .losses import (
+    TERMS,
     CombinedLoss,
     PatchDiscriminator,
     PerceptualLoss,
     StyleLoss,
     adversarial_loss,
     content_loss,
-    default_backbone,
     gram_matrix,
+    pair_distances,
     pixel_loss,
+    shift_distances,
     style_loss,
 )
 from .metrics import high_frequency_energy, psnr, sharpness
 from .optimize import optimize_image
-from .plot import plot_history, show_feature_maps, show_images
+from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
+from .superres import (
+    DEFAULT_GRID,
+    TINY_GRID,
+    Result,
+    SuperResolution,
+    precompute_grid,
+    relative_to_raw,
+    solve_combined,
+    superres_problem,
+)
 
 __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
     "exercises",
+    "superres",
     "widgets",
     # images
     "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil",
     # backbones
     "Backbone", "LayerInfo", "BACKBONES", "load_backbone", "available_backbones", "backbone_sources",
-    "bf16_native", "resolve_precision",
+    "bf16_native", "resolve_precision", "resolve_backbone",
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
-    "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "default_backbone",
+    "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "TERMS", "pair_distances", "shift_distances",
     # metrics
     "psnr", "sharpness", "high_frequency_energy",
-    # optimisation and figures
-    "optimize_image", "show_images", "show_feature_maps", "plot_history",
+    # optimisation, the super-resolution problem, figures
+    "optimize_image",
+    "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
+    "DEFAULT_GRID", "TINY_GRID",
+    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
 ]

@@ -24,6 +24,8 @@ asked for and returns ``{name: tensor}`` in float32. Its ReLUs are not in-place,
 
 from __future__ import annotations
 
+import functools
+import hashlib
 import importlib.util
 import math
 import os
@@ -41,6 +43,7 @@ __all__ = [
     "BACKBONES",
     "MAX_PIXELS",
     "load_backbone",
+    "resolve_backbone",
     "available_backbones",
     "backbone_sources",
     "bf16_native",
@@ -84,6 +87,11 @@ _STYLE_LAYERS = {
 
 def bf16_native(device: str | torch.device = "cpu") -> bool:
     """Whether ``device`` computes bfloat16 natively (CPU AMX/AVX-512 BF16, or a CUDA GPU that supports it)."""
+    return _bf16_native(str(torch.device(device)))
+
+
+@functools.cache
+def _bf16_native(device: str) -> bool:  # cached: ``precision="auto"`` asks on every forward
     device = torch.device(device)
     if device.type == "cuda":
         return torch.cuda.is_available() and torch.cuda.is_bf16_supported()
@@ -195,6 +203,19 @@ class Backbone(nn.Module):
     def train(self, mode: bool = True):
         """A backbone stays in eval mode (frozen BatchNorm statistics); ``train(True)`` is ignored."""
         return super().train(False)
+
+    def fingerprint(self) -> str:
+        """A short hash of the name and the weights themselves (not of where they were loaded from):
+        equal for the same network and weights on any machine, so cache keys survive a moved
+        ``TORCH_HOME`` or another install folder."""
+        if getattr(self, "_fingerprint", None) is None:
+            h = hashlib.sha256(self.name.encode())
+            for k, v in self.state_dict().items():
+                flat = v.detach().reshape(-1).float().cpu()
+                h.update(f"{k}{tuple(v.shape)}{float(flat.double().sum()):.6e}".encode())
+                h.update(flat[:256].numpy().tobytes())
+            self._fingerprint = h.hexdigest()[:16]
+        return self._fingerprint
 
     # ----------------------------------------------------------------- inputs
 
@@ -657,6 +678,31 @@ _LOADERS = {
     "efficientnet-lite0": _load_lite0,
     "vgg19-random": _random_vgg19,
 }
+
+
+_RESOLVED: dict[str, Backbone] = {}
+
+
+def resolve_backbone(backbone: Backbone | str | None = None) -> Backbone:
+    """What every percepkit function that takes a backbone does with it.
+
+    Args:
+        backbone: a :class:`Backbone` (used as is), a name such as ``"vgg16-hed"`` or
+            ``"auto"`` (loaded once per session, then reused), or ``None`` (= ``"auto"``).
+
+    Returns:
+        Backbone.
+    """
+    if isinstance(backbone, Backbone):
+        return backbone
+    if backbone is None:
+        backbone = "auto"
+    if not isinstance(backbone, str):
+        raise TypeError(f"expected a percepkit Backbone, a backbone name ({', '.join(['auto', *BACKBONES])}) "
+                        f"or None; got {type(backbone).__name__}")
+    if backbone not in _RESOLVED:
+        _RESOLVED[backbone] = load_backbone(backbone)
+    return _RESOLVED[backbone]
 
 
 def load_backbone(name: str = "auto", device: str | torch.device | None = None, verbose: bool = True) -> Backbone:

@@ -275,7 +275,9 @@ def check_lambda_rescale(rescale_fn) -> None:
 
 def raw_lambdas_reference(relative: dict, reference: dict) -> dict:
     """Reference solution: raw CombinedLoss weights ``λ_t / L_t(start)`` (0 stays 0)."""
-    return {t: (float(v) / float(reference[t]) if v else 0.0) for t, v in relative.items()}
+    from .superres import relative_to_raw
+
+    return relative_to_raw(relative, reference)
 
 
 def check_raw_lambdas(raw_lambdas) -> None:
@@ -346,12 +348,13 @@ def _inplace_vgg_block(seed: int = 0):
     import torch
     import torch.nn as nn
 
-    torch.manual_seed(seed)
-    return nn.Sequential(
-        nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),
-        nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True),
-        nn.MaxPool2d(2, 2),
-    ).eval()
+    with torch.random.fork_rng(devices=[]):  # seeded weights; the learner's random stream is untouched
+        torch.manual_seed(seed)
+        return nn.Sequential(
+            nn.Conv2d(3, 8, 3, padding=1), nn.ReLU(inplace=True),
+            nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(inplace=True),
+            nn.MaxPool2d(2, 2),
+        ).eval()
 
 
 def check_feature_extractor(extract_fn) -> None:

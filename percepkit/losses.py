@@ -21,7 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbones import Backbone, load_backbone, resolve_precision
+from .backbones import Backbone, resolve_backbone, resolve_precision
+from .images import shift
 
 __all__ = [
     "pixel_loss",
@@ -33,17 +34,13 @@ __all__ = [
     "PatchDiscriminator",
     "adversarial_loss",
     "CombinedLoss",
-    "default_backbone",
+    "TERMS",
+    "pair_distances",
+    "shift_distances",
 ]
 
-_DEFAULT: dict = {}
-
-
-def default_backbone() -> Backbone:
-    """The backbone used when a loss is built with ``backbone=None``: ``load_backbone("auto")``, loaded once."""
-    if "bb" not in _DEFAULT:
-        _DEFAULT["bb"] = load_backbone("auto")
-    return _DEFAULT["bb"]
+#: The terms of :class:`CombinedLoss`, in this order everywhere (λ tuples, sliders, tables).
+TERMS = ("pix", "perc", "style", "adv")
 
 
 def _check_image(x, what: str) -> None:
@@ -123,13 +120,9 @@ class _FeatureLoss(nn.Module):
     _default_attr = "default_layers"
     _same_shape = True
 
-    def __init__(self, backbone: Backbone | None = None, layers=None, weights=None, precision: str = "fp32"):
+    def __init__(self, backbone: Backbone | str | None = None, layers=None, weights=None, precision: str = "fp32"):
         super().__init__()
-        if backbone is None:
-            backbone = default_backbone()
-        if not isinstance(backbone, Backbone):
-            raise TypeError(f"expected a percepkit Backbone (see load_backbone); got {type(backbone).__name__}")
-        self.backbone = backbone
+        self.backbone = backbone = resolve_backbone(backbone)
         self.layers = backbone.resolve_layers(layers if layers is not None else getattr(backbone, self._default_attr))
         self.weights = self._resolve_weights(weights)
         resolve_precision(precision)  # validate now
@@ -207,7 +200,8 @@ class PerceptualLoss(_FeatureLoss):
     """Feature (perceptual/content) loss ``Σ_l w_l · mean((φ_l(x) − φ_l(y))²)``.
 
     Args:
-        backbone: a :class:`~percepkit.backbones.Backbone`; ``None`` → ``load_backbone("auto")``.
+        backbone: a :class:`~percepkit.backbones.Backbone`, a name (``"vgg19"``, ``"vgg16-hed"``,
+            ``"efficientnet-lite0"``, …, loaded once and reused) or ``None`` (``"auto"``).
         layers: layer names; ``None`` → ``backbone.default_layers``.
         weights: ``None`` (all 1), a list aligned with ``layers``, or a dict layer → weight.
         precision: ``"fp32"`` | ``"bf16"`` | ``"auto"``.
@@ -272,7 +266,8 @@ class CombinedLoss(nn.Module):
         lambda_pix, lambda_perc, lambda_style, lambda_adv: non-negative weights; a term whose
             λ is 0 is not computed at all.
         pixel_kind: ``"l1"`` or ``"l2"``.
-        backbone, layers, style_layers, precision: passed to the feature losses.
+        backbone, layers, style_layers, precision: passed to the feature losses (``backbone``: a
+            Backbone, a name, or ``None``).
         discriminator: a critic (e.g. :class:`PatchDiscriminator`); required when ``lambda_adv > 0``.
 
     ``forward(x, y=None)`` returns the total (scalar float32) and sets ``self.terms``:
@@ -282,7 +277,7 @@ class CombinedLoss(nn.Module):
     """
 
     def __init__(self, lambda_pix: float = 1.0, lambda_perc: float = 1.0, lambda_style: float = 0.0,
-                 lambda_adv: float = 0.0, pixel_kind: str = "l1", backbone: Backbone | None = None,
+                 lambda_adv: float = 0.0, pixel_kind: str = "l1", backbone: Backbone | str | None = None,
                  layers=None, style_layers=None, discriminator: nn.Module | None = None, precision: str = "fp32"):
         super().__init__()
         lambdas = {"pix": lambda_pix, "perc": lambda_perc, "style": lambda_style, "adv": lambda_adv}
@@ -295,9 +290,8 @@ class CombinedLoss(nn.Module):
             raise ValueError("lambda_adv > 0 needs a discriminator (e.g. percepkit.PatchDiscriminator())")
         self.lambdas = {k: float(v) for k, v in lambdas.items()}
         self.pixel_kind = pixel_kind
-        need_bb = lambda_perc > 0 or lambda_style > 0
-        if need_bb and backbone is None:
-            backbone = default_backbone()
+        if lambda_perc > 0 or lambda_style > 0:
+            backbone = resolve_backbone(backbone)
         self.perceptual = PerceptualLoss(backbone, layers, precision=precision) if lambda_perc > 0 else None
         self.style = StyleLoss(backbone, style_layers, precision=precision) if lambda_style > 0 else None
         self.discriminator = discriminator
@@ -335,3 +329,46 @@ class CombinedLoss(nn.Module):
 
     def extra_repr(self) -> str:
         return ", ".join(f"lambda_{k}={v:g}" for k, v in self.lambdas.items()) + f", pixel_kind={self.pixel_kind!r}"
+
+
+# --- distances between two images, per metric (notebook 02) ----------------------------
+
+
+def pair_distances(x: torch.Tensor, y: torch.Tensor, backbone: Backbone | str | None = None, layers=None,
+                   reference: dict | None = None) -> dict[str, float]:
+    """L1, L2 and each layer's feature loss between two (1, 3, H, W) images, optionally ÷ ``reference``.
+
+    Args:
+        x, y: (1, 3, H, W) float RGB in [0, 1].
+        backbone: a Backbone, a name, or ``None`` (the default one).
+        layers: layer names; ``None`` → ``backbone.default_layers``.
+        reference: raw distances to divide by (e.g. those of an unrelated picture), so 1 means
+            "as different as that picture".
+
+    Returns:
+        dict metric → distance: ``"L1"``, ``"L2"`` (:func:`pixel_loss`), then one entry per layer
+        (:func:`content_loss`).
+    """
+    backbone = resolve_backbone(backbone)
+    _check_pair(x, y, ("x", "y"))
+    layers = backbone.resolve_layers(layers)
+    with torch.no_grad():
+        f = backbone(torch.cat([x, y]), layers)
+    out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, "l2"))}
+    out.update({n: float(content_loss(f[n][: len(x)], f[n][len(x) :])) for n in layers})
+    if reference is not None:
+        missing = [k for k in out if k not in reference]
+        if missing:
+            raise ValueError(f"reference lacks the metric(s) {missing}")
+        out = {k: v / reference[k] for k, v in out.items()}
+    return out
+
+
+def shift_distances(image: torch.Tensor, dx: float, backbone: Backbone | str | None = None, layers=None,
+                    reference: dict | None = None) -> dict[str, float]:
+    """How far ``image`` moves under each metric when shifted right by ``dx`` pixels:
+    :func:`pair_distances` of the image and :func:`percepkit.shift` of it (fractional shifts
+    interpolate bilinearly)."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 4 or image.shape[:2] != (1, 3):
+        raise ValueError(f"expected image as a (1, 3, H, W) tensor; got {getattr(image, 'shape', type(image).__name__)}")
+    return pair_distances(image, shift(image, dx), backbone, layers, reference)

@@ -30,7 +30,8 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         lr: learning rate (Adam) or first trial step of each line search (L-BFGS: use 1).
         optimizer: ``"adam"`` or ``"lbfgs"``.
         progress: show a ``tqdm.auto`` bar.
-        seed: seeds torch's global RNG before starting (for losses with randomness).
+        seed: seeds torch's RNG for the run (for losses with randomness); the caller's RNG state
+            is restored afterwards.
         desc: the bar's label.
         callback: optional ``callback(step, x)`` called after each step.
 
@@ -46,9 +47,15 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         raise ValueError(f"expected steps as a positive int; got {steps!r}")
     if optimizer not in ("adam", "lbfgs"):
         raise ValueError(f"expected optimizer 'adam' or 'lbfgs'; got {optimizer!r}")
+    # Seeded for losses with randomness, inside a forked RNG: the caller's random stream is untouched.
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback)
+
+
+def _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback):
     from tqdm.auto import tqdm
 
-    torch.manual_seed(seed)
     x = init.detach().clone(memory_format=torch.contiguous_format).clamp(0, 1).requires_grad_(True)
     if optimizer == "adam":
         opt = torch.optim.Adam([x], lr=lr)

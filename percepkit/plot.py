@@ -6,9 +6,10 @@ import math
 
 import torch
 
-from .images import to_numpy
+from .images import shift, to_numpy
+from .losses import shift_distances
 
-__all__ = ["show_images", "show_feature_maps", "plot_history"]
+__all__ = ["show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift"]
 
 
 def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0, suptitle: str | None = None):
@@ -88,3 +89,62 @@ def plot_history(history: dict, log: bool = True, ax=None, title: str | None = N
         ax.set_title(title)
     fig.tight_layout()
     return fig
+
+
+def plot_perception_distortion(results, highlight=None, ax=None, title: str | None = None):
+    """PSNR (distortion, higher is better) against perceptual distance to the truth (lower is better).
+
+    Args:
+        results: :class:`percepkit.superres.Result` objects (anything with ``lambdas`` and ``metrics``).
+        highlight: one of them, circled in red.
+    """
+    import matplotlib.pyplot as plt
+
+    if not results:
+        raise ValueError("expected at least one Result")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(4.2, 3.4))
+    else:
+        fig = ax.figure
+    px = [r.metrics["perceptual"] for r in results]
+    py = [r.metrics["psnr"] for r in results]
+    ax.scatter(px, py, c=[r.metrics["sharpness"] for r in results], cmap="viridis", s=28, zorder=2)
+    for r, a, b in zip(results, px, py):
+        ax.annotate(",".join(f"{v:g}" for v in r.lambdas), (a, b), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    if highlight is not None:
+        ax.scatter([highlight.metrics["perceptual"]], [highlight.metrics["psnr"]], s=160, facecolors="none",
+                   edgecolors="red", linewidths=2, zorder=3)
+    ax.set_xlabel("perceptual distance to truth (start = 1) →")
+    ax.set_ylabel("PSNR vs truth (dB) ↑")
+    ax.set_title(title or "perception–distortion (colour: sharpness)", fontsize=9)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shift(image: torch.Tensor, dx: float, backbone=None, layers=None, reference: dict | None = None):
+    """Notebook 02's picture for one shift: original, shifted, |difference| and a bar per metric.
+
+    Args:
+        image, dx, backbone, layers, reference: as :func:`percepkit.shift_distances`.
+
+    Returns:
+        (matplotlib Figure, dict): the figure (closed, so it is shown only when displayed) and
+        the distances from :func:`percepkit.shift_distances`.
+    """
+    import matplotlib.pyplot as plt
+
+    d = shift_distances(image, dx, backbone, layers, reference)
+    moved = shift(image, dx)
+    fig, axes = plt.subplots(1, 4, figsize=(12, 2.8), gridspec_kw={"width_ratios": [1, 1, 1, 2]})
+    for ax, img, title in zip(axes, (image, moved, (moved - image).abs() * 4), ("original", f"shifted by {dx:g} px",
+                                                                               "|difference| × 4")):
+        ax.imshow(to_numpy(img.clamp(0, 1)), interpolation="nearest")
+        ax.set_title(title, fontsize=9)
+        ax.axis("off")
+    axes[3].bar(list(d), list(d.values()), color=["tab:gray"] * 2 + ["tab:blue"] * (len(d) - 2))
+    axes[3].set_ylim(0, max(1.0, max(d.values()) * 1.1))
+    axes[3].set_title("distance" + (" (1 = an unrelated picture)" if reference else ""), fontsize=9)
+    axes[3].tick_params(axis="x", labelsize=7)
+    fig.tight_layout()
+    plt.close(fig)
+    return fig, d

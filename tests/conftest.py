@@ -28,6 +28,26 @@ def lite():
     return pk.load_backbone("efficientnet-lite0", device="cpu", verbose=False)
 
 
+# notebook 05's problem, tiny: shared by tests/test_superres.py and tests/test_widgets.py
+SR_SIZE, SR_STEPS = 32, 6
+SR_GRID = ((1, 0, 0, 0), (1, 1, 0, 0), (0, 1, 0, 0), (1, 0, 0, 4))
+
+
+@pytest.fixture(scope="session")
+def sr_problem():
+    return pk.superres_problem("astronaut", SR_SIZE, factor=4, n_candidates=3)
+
+
+@pytest.fixture(scope="session")
+def sr_cache(tmp_path_factory):
+    return tmp_path_factory.mktemp("lambda-cache")
+
+
+@pytest.fixture(scope="session")
+def sr_results(sr_problem, lite, sr_cache):
+    return pk.precompute_grid(sr_problem, SR_GRID, lite, steps=SR_STEPS, cache_dir=sr_cache, progress=False)
+
+
 @pytest.fixture
 def img64():
     return pk.sample_image("astronaut", 64)

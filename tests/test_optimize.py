@@ -97,3 +97,13 @@ def test_callback_sees_every_step_and_nonfinite_loss_is_refused(rand19):
         pk.optimize_image(lambda x: x.sum() * float("nan"), y, steps=2, progress=False)
     with pytest.raises(ValueError, match="optimizer 'adam' or 'lbfgs'"):
         pk.optimize_image(loss, y, optimizer="sgd", progress=False)
+
+
+def test_seeding_leaves_the_callers_random_stream_alone(rand19):
+    y = pk.sample_image("astronaut", 32)
+    loss = pk.PerceptualLoss(rand19, ["relu1_2"]).set_target(y)
+    torch.manual_seed(123)
+    expected = torch.rand(3)
+    torch.manual_seed(123)
+    pk.optimize_image(loss, torch.full_like(y, 0.5), steps=2, progress=False, seed=7)
+    assert torch.equal(torch.rand(3), expected)
