@@ -1,22 +1,12 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → metrics → losses → optimize → superres → plot → widgets
+Flow of data: images → backbones → weights → metrics → losses → optimize → superres → plot → widgets
 (and exercises, cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
 from . import exercises, superres, widgets
-from .backbones import (
-    BACKBONES,
-    Backbone,
-    LayerInfo,
-    available_backbones,
-    backbone_sources,
-    bf16_native,
-    load_backbone,
-    resolve_backbone,
-    resolve_precision,
-)
+from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
 from .losses import (
     TERMS,
@@ -45,6 +35,16 @@ from .superres import (
     solve_combined,
     superres_problem,
 )
+from .weights import (
+    BACKBONES,
+    SPECS,
+    BackboneSpec,
+    available_backbones,
+    backbone_sources,
+    fetch_weights,
+    load_backbone,
+    resolve_backbone,
+)
 
 __version__ = "0.1.0"
 
@@ -56,8 +56,10 @@ __all__ = [
     # images
     "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil",
     # backbones
-    "Backbone", "LayerInfo", "BACKBONES", "load_backbone", "available_backbones", "backbone_sources",
-    "bf16_native", "resolve_precision", "resolve_backbone",
+    "Backbone", "LayerInfo", "MAX_PIXELS", "bf16_native", "resolve_precision",
+    # weights: the registry of backbones
+    "BackboneSpec", "SPECS", "BACKBONES", "load_backbone", "resolve_backbone", "available_backbones",
+    "backbone_sources", "fetch_weights",
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "TERMS", "pair_distances", "shift_distances",

