@@ -11,6 +11,7 @@ from .images import add_noise, blur, list_sample_images, sample_image, shift, to
 from .losses import (
     TERMS,
     CombinedLoss,
+    Lambdas,
     PatchDiscriminator,
     PerceptualLoss,
     StyleLoss,
@@ -62,7 +63,7 @@ __all__ = [
     "backbone_sources", "fetch_weights",
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
-    "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "TERMS", "pair_distances", "shift_distances",
+    "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
     # metrics
     "psnr", "sharpness", "high_frequency_energy",
     # optimisation, the super-resolution problem, figures

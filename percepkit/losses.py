@@ -15,7 +15,9 @@ Conventions (the notebooks and sliders depend on them):
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping, Sequence
+from typing import NamedTuple
 
 import torch
 import torch.nn as nn
@@ -36,12 +38,51 @@ __all__ = [
     "adversarial_loss",
     "CombinedLoss",
     "TERMS",
+    "Lambdas",
     "pair_distances",
     "shift_distances",
 ]
 
+class Lambdas(NamedTuple):
+    """The weights of :class:`CombinedLoss`'s terms, by name — the one λ type from a slider to the loss.
+
+    Also a plain tuple in this order, so it is hashable and ``Lambdas(1, 1, 0, 4) == (1, 1, 0, 4)``.
+    A term added here (with a default of 0) reaches the sliders, tables and solver by itself.
+    """
+
+    pix: float = 0.0
+    perc: float = 0.0
+    style: float = 0.0
+    adv: float = 0.0
+
+    @classmethod
+    def of(cls, lambdas) -> Lambdas:
+        """From a :class:`Lambdas`, a mapping ``{term: λ}`` or a sequence in :data:`TERMS` order;
+        checked: finite, >= 0."""
+        if isinstance(lambdas, Mapping):
+            unknown = [k for k in lambdas if k not in cls._fields]
+            if unknown:
+                raise ValueError(f"unknown term(s) {unknown}; the terms are {list(cls._fields)}")
+            values = [lambdas.get(t, 0.0) for t in cls._fields]
+        else:
+            try:
+                values = list(lambdas)
+            except TypeError:
+                raise TypeError(f"expected λ as a mapping term → value or {len(cls._fields)} numbers "
+                                f"{cls._fields}; got {type(lambdas).__name__}") from None
+            if len(values) != len(cls._fields):
+                raise ValueError(f"expected {len(cls._fields)} lambdas {cls._fields}; got {lambdas!r}")
+        try:
+            values = [float(v) for v in values]
+        except (TypeError, ValueError):
+            raise ValueError(f"expected numbers for the lambdas {cls._fields}; got {lambdas!r}") from None
+        if not all(math.isfinite(v) and v >= 0 for v in values):
+            raise ValueError(f"expected finite lambdas >= 0 {cls._fields}; got {lambdas!r}")
+        return cls(*values)
+
+
 #: The terms of :class:`CombinedLoss`, in this order everywhere (λ tuples, sliders, tables).
-TERMS = ("pix", "perc", "style", "adv")
+TERMS = Lambdas._fields
 
 
 def _check_image(x, what: str) -> None:
@@ -266,6 +307,8 @@ class CombinedLoss(nn.Module):
     Args:
         lambda_pix, lambda_perc, lambda_style, lambda_adv: non-negative weights; a term whose
             λ is 0 is not computed at all.
+        lambdas: instead of the four, all of them by name: a :class:`Lambdas` or a mapping
+            ``{"pix": 1, "perc": 0.1}`` (terms not named are 0).
         pixel_kind: ``"l1"`` or ``"l2"``.
         backbone, layers, style_layers, precision: passed to the feature losses (``backbone``: a
             Backbone, a name, or ``None``).
@@ -279,17 +322,21 @@ class CombinedLoss(nn.Module):
 
     def __init__(self, lambda_pix: float = 1.0, lambda_perc: float = 1.0, lambda_style: float = 0.0,
                  lambda_adv: float = 0.0, pixel_kind: str = "l1", backbone: Backbone | str | None = None,
-                 layers=None, style_layers=None, discriminator: nn.Module | None = None, precision: str = "fp32"):
+                 layers=None, style_layers=None, discriminator: nn.Module | None = None, precision: str = "fp32",
+                 *, lambdas=None):
         super().__init__()
-        lambdas = {"pix": lambda_pix, "perc": lambda_perc, "style": lambda_style, "adv": lambda_adv}
-        for k, v in lambdas.items():
-            if not isinstance(v, (int, float)) or not v >= 0 or v == float("inf"):
-                raise ValueError(f"expected lambda_{k} as a finite number >= 0; got {v!r}")
+        if lambdas is None:
+            lambdas = {"pix": lambda_pix, "perc": lambda_perc, "style": lambda_style, "adv": lambda_adv}
+            for k, v in lambdas.items():
+                if not isinstance(v, (int, float)) or not v >= 0 or v == float("inf"):
+                    raise ValueError(f"expected lambda_{k} as a finite number >= 0; got {v!r}")
+        lambdas = Lambdas.of(lambdas)
+        lambda_perc, lambda_style, lambda_adv = lambdas.perc, lambdas.style, lambdas.adv
         if pixel_kind not in ("l1", "l2"):
             raise ValueError(f"expected pixel_kind 'l1' or 'l2'; got {pixel_kind!r}")
         if lambda_adv > 0 and discriminator is None:
             raise ValueError("lambda_adv > 0 needs a discriminator (e.g. percepkit.PatchDiscriminator())")
-        self.lambdas = {k: float(v) for k, v in lambdas.items()}
+        self.lambdas = lambdas._asdict()
         self.pixel_kind = pixel_kind
         if lambda_perc > 0 or lambda_style > 0:
             backbone = resolve_backbone(backbone)

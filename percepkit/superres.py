@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import math
 import os
 import time
 from dataclasses import dataclass, field
@@ -31,7 +30,7 @@ import torch.nn.functional as F
 
 from .backbones import Backbone
 from .images import sample_image, shift, to_tensor
-from .losses import TERMS, CombinedLoss, PatchDiscriminator, PerceptualLoss, adversarial_loss
+from .losses import TERMS, CombinedLoss, Lambdas, PatchDiscriminator, PerceptualLoss, adversarial_loss
 from .metrics import high_frequency_energy, psnr, sharpness
 from .weights import resolve_backbone
 
@@ -147,7 +146,7 @@ class Result:
     """One λ setting solved.
 
     Attributes:
-        lambdas: the relative λ (pix, perc, style, adv) as asked.
+        lambdas: the relative λ as asked (:class:`~percepkit.Lambdas`: by name, or as a tuple).
         image: (1, 3, H, W) the restored image.
         values: each active term at the end, in units of its value at the start (1 = unchanged),
             averaged over the last cycle of candidates (``None`` for inactive terms).
@@ -159,7 +158,7 @@ class Result:
         history: per step, ``value_<term>`` and ``grad_<term>`` of each active term.
     """
 
-    lambdas: tuple
+    lambdas: Lambdas
     image: torch.Tensor
     values: dict
     grads: dict
@@ -178,17 +177,15 @@ class Result:
 
     @classmethod
     def from_dict(cls, d: dict) -> Result:
-        return cls(tuple(float(v) for v in d["lambdas"]), d["image"], d["values"], d["grads"], d["metrics"],
+        return cls(Lambdas.of(d["lambdas"]), d["image"], d["values"], d["grads"], d["metrics"],
                    d["reference"], d.get("history", {}))
 
 
-def check_lambdas(lambdas) -> tuple:
-    try:
-        lam = tuple(float(v) for v in lambdas)
-    except TypeError:
-        raise TypeError(f"expected lambdas as 4 numbers (pix, perc, style, adv); got {type(lambdas).__name__}") from None
-    if len(lam) != 4 or not all(math.isfinite(v) and v >= 0 for v in lam) or sum(lam) == 0:
-        raise ValueError(f"expected 4 finite lambdas >= 0 (pix, perc, style, adv), not all 0; got {lambdas!r}")
+def check_lambdas(lambdas) -> Lambdas:
+    """:class:`~percepkit.Lambdas` from a Lambdas, a mapping or a sequence; at least one term not 0."""
+    lam = Lambdas.of(lambdas)
+    if sum(lam) == 0:
+        raise ValueError(f"expected lambdas {TERMS} not all 0; got {lambdas!r}")
     return lam
 
 
@@ -252,20 +249,19 @@ def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, se
         torch.manual_seed(seed)
         disc = PatchDiscriminator()
     cands, k, x0 = problem.candidates, problem.candidates.shape[0], problem.start
-    active = [t for t, v in zip(TERMS, lam) if v > 0]
+    active = [t for t in TERMS if getattr(lam, t) > 0]
 
-    def combined(weights, target):
-        w = dict(zip(TERMS, weights))
-        loss = CombinedLoss(w["pix"], w["perc"], w["style"], w["adv"], pixel_kind="l2", backbone=backbone,
-                            layers=layers, style_layers=style_layers, discriminator=disc if w["adv"] > 0 else None)
+    def combined(weights: Lambdas, target):
+        loss = CombinedLoss(lambdas=weights, pixel_kind="l2", backbone=backbone, layers=layers,
+                            style_layers=style_layers, discriminator=disc if weights.adv > 0 else None)
         return loss.set_target(target)
 
     with torch.no_grad():  # reference magnitudes: each active term at the start, over all candidates
-        ref_loss = combined(tuple(float(v > 0) for v in lam), cands)
+        ref_loss = combined(Lambdas(*(float(v > 0) for v in lam)), cands)
         ref_loss(x0.expand_as(cands))
         reference = {t: float(v) for t, v in ref_loss.terms.items()}
-    raw = relative_to_raw(dict(zip(TERMS, lam)), reference)
-    losses = [combined(tuple(raw[t] for t in TERMS), cands[i : i + 1])
+    raw = Lambdas.of(relative_to_raw(lam._asdict(), reference))
+    losses = [combined(raw, cands[i : i + 1])
               for i in range(k)]
     opt_d = torch.optim.Adam(disc.parameters(), lr=d_lr, betas=(0.5, 0.999))
     x = x0.clone().requires_grad_(True)
@@ -276,19 +272,19 @@ def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, se
         loss = losses[step % k]
         loss(x)
         grad = torch.zeros_like(x)
-        for i, t in enumerate(TERMS):
+        for t in TERMS:
             if t in loss.terms:
                 (g,) = torch.autograd.grad(loss.terms[t], x, retain_graph=True)
                 grad += g
                 history[f"grad_{t}"].append(float(g.norm()))
-                history[f"value_{t}"].append(float(loss.terms[t].detach()) / lam[i])
+                history[f"value_{t}"].append(float(loss.terms[t].detach()) / getattr(lam, t))
         if not torch.isfinite(grad).all():
             raise FloatingPointError(f"non-finite gradient at step {step} for λ={format_lambdas(lam)}; lower lr")
         x.grad = grad
         opt.step()
         with torch.no_grad():
             x.clamp_(0, 1)
-        if raw["adv"] > 0:
+        if raw.adv > 0:
             opt_d.zero_grad(set_to_none=True)
             real = cands[step % k : step % k + 1]
             d_loss = adversarial_loss(disc(real), True) + adversarial_loss(disc(x.detach()), False)

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 import torch
 
 from .backbones import Backbone
-from .losses import TERMS
+from .losses import TERMS, Lambdas
 from .plot import plot_perception_distortion, plot_shift
 from .superres import (
     DEFAULT_GRID,
@@ -63,7 +63,7 @@ def render(results, lambdas) -> View:
 
     Args:
         results: list of :class:`Result` (the grid, plus any live runs).
-        lambdas: (pix, perc, style, adv) from the sliders.
+        lambdas: the sliders' :class:`~percepkit.Lambdas` (or a tuple in ``TERMS`` order, or a mapping).
     """
     lam = check_lambdas(lambdas)
     if not results:
@@ -84,10 +84,10 @@ def _numbers_html(lam, r: Result, exact: bool) -> str:
         head = (f"nearest precomputed setting λ = {format_lambdas(r.lambdas)} "
                 f"(press <i>compute this exact setting</i> for {format_lambdas(lam)})")
     rows = []
-    for i, t in enumerate(TERMS):
+    for t in TERMS:
         v, g = r.values.get(t), r.grads.get(t)
         mark = "◀" if g is not None and t == r.dominant else ""
-        rows.append(f"<tr><td>{t}</td><td>{r.lambdas[i]:g}</td><td>{'—' if v is None else f'{v:.3g}'}</td>"
+        rows.append(f"<tr><td>{t}</td><td>{getattr(r.lambdas, t):g}</td><td>{'—' if v is None else f'{v:.3g}'}</td>"
                     f"<td>{'—' if g is None else f'{g:.3g}'}</td><td>{mark}</td></tr>")
     m = r.metrics
     style = ("<style>.pk-lambda-numbers th, .pk-lambda-numbers td {padding: 1px 10px; text-align: right}</style>")
@@ -185,8 +185,8 @@ class LambdaExplorer:
         return view.result
 
     @property
-    def lambdas(self) -> tuple:
-        return tuple(self.sliders[t].value for t in TERMS)
+    def lambdas(self) -> Lambdas:
+        return Lambdas(**{t: self.sliders[t].value for t in TERMS})
 
     def _on_slider(self, _change):
         self.update()

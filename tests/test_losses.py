@@ -168,3 +168,21 @@ def test_bf16_loss_is_fp32_and_close(rand19):
     b = pk.PerceptualLoss(rand19, LAYERS, precision="bf16")(x, y)
     assert b.dtype == torch.float32
     assert abs(float(b / a) - 1) < 0.05
+
+
+def test_lambdas_by_name_are_the_same_loss(rand19):
+    x, y = seeded(1, 3, 32, 32, seed=1), seeded(1, 3, 32, 32, seed=2)
+    named = pk.CombinedLoss(lambdas={"pix": 2.0, "perc": 0.5}, backbone=rand19, layers=["relu1_2"])
+    positional = pk.CombinedLoss(2.0, 0.5, backbone=rand19, layers=["relu1_2"])
+    assert float(named(x, y)) == pytest.approx(float(positional(x, y)), rel=1e-6)
+    assert named.lambdas == {"pix": 2.0, "perc": 0.5, "style": 0.0, "adv": 0.0} and set(named.terms) == {"pix", "perc"}
+    lam = pk.Lambdas(pix=1, adv=4)
+    assert lam == (1, 0, 0, 4) and {lam: "ok"}[(1, 0, 0, 4)] == "ok" and lam.adv == 4
+    assert pk.Lambdas.of({"perc": 2}) == pk.Lambdas(perc=2) == pk.Lambdas.of([0, 2, 0, 0])
+    assert pk.TERMS == ("pix", "perc", "style", "adv")
+    with pytest.raises(ValueError, match=r"unknown term\(s\) \['tv'\]"):
+        pk.Lambdas.of({"tv": 1.0})
+    with pytest.raises(ValueError, match="finite lambdas >= 0"):
+        pk.CombinedLoss(lambdas={"pix": -1.0}, backbone=rand19)
+    with pytest.raises(ValueError, match="expected 4 lambdas"):
+        pk.Lambdas.of((1, 2))
