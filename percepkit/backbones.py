@@ -21,6 +21,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .images import check_image
+
 __all__ = [
     "Backbone",
     "LayerInfo",
@@ -221,18 +223,7 @@ class Backbone(nn.Module):
 
     def check_input(self, x, layers=None, what: str = "x") -> None:
         """Raise a clear error unless ``x`` is a finite float (N, 3, H, W) batch in [0, 1] that is big enough."""
-        if not isinstance(x, torch.Tensor):
-            raise TypeError(
-                f"expected {what} as a torch.Tensor (N, 3, H, W) in [0, 1]; got {type(x).__name__}. "
-                "Convert images with percepkit.to_tensor."
-            )
-        if x.ndim != 4 or x.shape[1] != 3:
-            raise ValueError(
-                f"expected {what} of shape (N, 3, H, W); got {tuple(x.shape)}. "
-                "Use percepkit.to_tensor for gray, RGBA, (H, W, C) or unbatched images."
-            )
-        if not x.is_floating_point():
-            raise TypeError(f"expected {what} as a float tensor in [0, 1]; got dtype {x.dtype}")
+        check_image(x, what, rgb=True, finite=False)  # type, shape, dtype first: cheap, no scan
         n, _, h, w = x.shape
         if n * h * w > MAX_PIXELS:
             raise ValueError(
@@ -246,17 +237,7 @@ class Backbone(nn.Module):
                 f"{what} is {h}x{w}, too small for layer {deepest!r} of {self.name}: "
                 f"the minimum size is {need}x{need}"
             )
-        if x.numel() == 0:
-            raise ValueError(f"expected {what} to hold at least one image; got shape {tuple(x.shape)}")
-        with torch.no_grad():  # one pass: min/max propagate NaN, and Inf shows up as an infinite extreme
-            lo, hi = (float(v) for v in torch.aminmax(x.detach()))
-        if not (math.isfinite(lo) and math.isfinite(hi)):
-            raise ValueError(f"{what} contains NaN or Inf")
-        if lo < -1e-3 or hi > 1 + 1e-3:
-            raise ValueError(
-                f"expected {what} in [0, 1] (the backbone normalises internally); got values in "
-                f"[{lo:.3g}, {hi:.3g}]. Do not pre-normalise with ImageNet mean/std or pass 0-255 data."
-            )
+        check_image(x, what, rgb=True, finite=True, unit_range=True)
 
     # ----------------------------------------------------------------- forward
 

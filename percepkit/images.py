@@ -16,6 +16,7 @@ import torch
 import torch.nn.functional as F
 
 __all__ = [
+    "check_image",
     "MAX_SIDE",
     "to_tensor",
     "sample_image",
@@ -233,11 +234,41 @@ def sample_image(name: str = "astronaut", size: int | tuple[int, int] | None = N
     return to_tensor(getattr(data, _ALIASES.get(name, name))(), size=size)
 
 
-def _check(x: torch.Tensor, what: str = "x") -> None:
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or x.shape[1] != 3 or not x.is_floating_point():
+def check_image(x, what: str = "x", *, rgb: bool = True, finite: bool = True, unit_range: bool = False) -> None:
+    """The one input check at percepkit's boundary: raise a clear error naming what was expected.
+
+    Args:
+        x: the candidate image batch.
+        what: its name in the message (``"prediction"``, ``"target"``, …).
+        rgb: require 3 channels, (N, 3, H, W); otherwise any (N, C, H, W).
+        finite: refuse NaN and Inf.
+        unit_range: refuse values outside [0, 1] (1e-3 slack), e.g. ImageNet-normalised or 0–255 data.
+
+    Raises:
+        TypeError: not a tensor, or not floating point.
+        ValueError: wrong shape, empty, NaN/Inf, or out of range.
+    """
+    shape = "(N, 3, H, W)" if rgb else "(N, C, H, W)"
+    if not isinstance(x, torch.Tensor):
+        raise TypeError(f"expected {what} as a torch.Tensor {shape} in [0, 1]; got {_describe(x)}. "
+                        "Convert images with percepkit.to_tensor.")
+    if x.ndim != 4 or (rgb and x.shape[1] != 3):
+        raise ValueError(f"expected {what} of shape {shape}; got {tuple(x.shape)}. "
+                         "Use percepkit.to_tensor for gray, RGBA, (H, W, C) or unbatched images.")
+    if not x.is_floating_point():
+        raise TypeError(f"expected {what} as a float tensor in [0, 1]; got dtype {x.dtype} (divide by 255?)")
+    if x.numel() == 0:
+        raise ValueError(f"expected {what} to hold at least one image; got shape {tuple(x.shape)}")
+    if not (finite or unit_range):
+        return
+    with torch.no_grad():  # one pass: min/max propagate NaN, and Inf shows up as an infinite extreme
+        lo, hi = (float(v) for v in torch.aminmax(x.detach()))
+    if not (math.isfinite(lo) and math.isfinite(hi)):
+        raise ValueError(f"{what} contains NaN or Inf")
+    if unit_range and (lo < -1e-3 or hi > 1 + 1e-3):
         raise ValueError(
-            f"expected {what} as a float tensor (N, 3, H, W) in [0, 1] (see percepkit.to_tensor); "
-            f"got {_describe(x)}"
+            f"expected {what} in [0, 1] (the backbone normalises internally); got values in "
+            f"[{lo:.3g}, {hi:.3g}]. Do not pre-normalise with ImageNet mean/std or pass 0-255 data."
         )
 
 
@@ -254,7 +285,7 @@ def shift(x: torch.Tensor, dx: float, dy: float = 0.0) -> torch.Tensor:
         x: (N, 3, H, W) float tensor.
         dx, dy: Shift in pixels (any real number).
     """
-    _check(x)
+    check_image(x, finite=False)
     dx, dy = float(dx), float(dy)
     if not (math.isfinite(dx) and math.isfinite(dy)):
         raise ValueError(f"expected finite shifts; got dx={dx}, dy={dy}")
@@ -270,7 +301,7 @@ def shift(x: torch.Tensor, dx: float, dy: float = 0.0) -> torch.Tensor:
 
 def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
     """Gaussian blur with standard deviation ``sigma`` pixels (reflect border). ``sigma=0`` copies."""
-    _check(x)
+    check_image(x, finite=False)
     sigma = float(sigma)
     if not math.isfinite(sigma) or sigma < 0:
         raise ValueError(f"expected sigma >= 0; got {sigma}")
@@ -292,7 +323,7 @@ def blur(x: torch.Tensor, sigma: float) -> torch.Tensor:
 
 def add_noise(x: torch.Tensor, std: float, seed: int = 0) -> torch.Tensor:
     """Add seeded Gaussian noise of standard deviation ``std`` and clip to [0, 1]."""
-    _check(x)
+    check_image(x, finite=False)
     g = torch.Generator(device="cpu").manual_seed(seed)
     noise = torch.randn(x.shape, generator=g, dtype=x.dtype).to(x.device)
     return (x + float(std) * noise).clamp(0, 1)

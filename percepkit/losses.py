@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .backbones import Backbone, resolve_precision
-from .images import shift
+from .images import check_image, shift
 from .weights import resolve_backbone
 
 __all__ = [
@@ -85,20 +85,9 @@ class Lambdas(NamedTuple):
 TERMS = Lambdas._fields
 
 
-def _check_image(x, what: str) -> None:
-    if not isinstance(x, torch.Tensor):
-        raise TypeError(f"expected {what} as a torch.Tensor (N, 3, H, W) in [0, 1]; got {type(x).__name__}")
-    if x.ndim != 4:
-        raise ValueError(f"expected {what} of shape (N, C, H, W); got {tuple(x.shape)}")
-    if not x.is_floating_point():
-        raise TypeError(f"expected {what} as a float tensor; got dtype {x.dtype}")
-    if not torch.isfinite(x.detach()).all():
-        raise ValueError(f"{what} contains NaN or Inf")
-
-
 def _check_pair(x, y, names=("prediction", "target")) -> None:
-    _check_image(x, names[0])
-    _check_image(y, names[1])
+    check_image(x, names[0], rgb=False)
+    check_image(y, names[1], rgb=False)
     if x.shape != y.shape:
         raise ValueError(
             f"{names[0]} and {names[1]} must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
@@ -283,7 +272,7 @@ class PatchDiscriminator(nn.Module):
         )
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        _check_image(x, "discriminator input")
+        check_image(x, "discriminator input")
         if x.shape[1] != 3 or min(x.shape[-2:]) < 8:
             raise ValueError(f"expected (N, 3, H, W) with H, W >= 8; got {tuple(x.shape)}")
         return self.net(x * 2 - 1)
@@ -348,7 +337,7 @@ class CombinedLoss(nn.Module):
 
     def set_target(self, y: torch.Tensor, style: torch.Tensor | None = None) -> CombinedLoss:
         """Cache the target (and the style target; default: the target itself)."""
-        _check_image(y, "target")
+        check_image(y, "target", rgb=False)
         self._target = y.detach()
         if self.perceptual is not None:
             self.perceptual.set_target(y)

@@ -10,15 +10,9 @@ import math
 
 import torch
 
+from .images import check_image
+
 __all__ = ["psnr", "sharpness", "high_frequency_energy"]
-
-
-def _check(x, what="x"):
-    if not isinstance(x, torch.Tensor) or x.ndim != 4 or not x.is_floating_point():
-        got = f"shape {tuple(x.shape)}, dtype {x.dtype}" if isinstance(x, torch.Tensor) else type(x).__name__
-        raise ValueError(f"expected {what} as a float tensor (N, C, H, W) in [0, 1]; got {got}")
-    if not torch.isfinite(x).all():
-        raise ValueError(f"{what} contains NaN or Inf")
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
@@ -26,8 +20,8 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
 
     Identical images give ``inf``.
     """
-    _check(x, "x")
-    _check(y, "y")
+    check_image(x, "x", rgb=False)
+    check_image(y, "y", rgb=False)
     if x.shape != y.shape:
         raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
     mse = (x.detach().float() - y.detach().float()).square().flatten(1).mean(1)
@@ -37,7 +31,7 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
 
 def sharpness(x: torch.Tensor) -> float:
     """Mean squared gradient magnitude (finite differences, all channels): blur lowers it, detail raises it."""
-    _check(x)
+    check_image(x, rgb=False)
     x = x.detach().float()
     gx = x[..., :, 1:] - x[..., :, :-1]
     gy = x[..., 1:, :] - x[..., :-1, :]
@@ -46,7 +40,7 @@ def sharpness(x: torch.Tensor) -> float:
 
 def high_frequency_energy(x: torch.Tensor, cutoff: float = 0.25) -> float:
     """Fraction of the image's spectral energy (mean removed) above ``cutoff`` cycles/pixel (Nyquist is 0.5)."""
-    _check(x)
+    check_image(x, rgb=False)
     if not 0 < cutoff < 0.5:
         raise ValueError(f"expected 0 < cutoff < 0.5 cycles/pixel; got {cutoff}")
     x = x.detach().float()

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from .images import check_image
+
 __all__ = ["optimize_image"]
 
 LINE_SEARCH_EVALS = 25  # L-BFGS: at most this many loss evaluations in one step's line search
@@ -40,9 +42,7 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         (``"total"`` plus one list per recorded term); entry ``i`` is the loss at the image
         *before* step ``i`` (so entry 0 is the starting loss).
     """
-    if not isinstance(init, torch.Tensor) or init.ndim != 4 or not init.is_floating_point():
-        raise ValueError(f"expected init as a float tensor (N, 3, H, W) in [0, 1]; got {type(init).__name__}"
-                         + (f" of shape {tuple(init.shape)}" if isinstance(init, torch.Tensor) else ""))
+    check_image(init, "init")
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"expected steps as a positive int; got {steps!r}")
     if optimizer not in ("adam", "lbfgs"):

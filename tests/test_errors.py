@@ -159,5 +159,22 @@ def test_optimize_errors(rand19):
         pk.optimize_image(loss, seeded(1, 3, 16, 16), steps=0)
     with pytest.raises(ValueError, match="optimizer"):
         pk.optimize_image(loss, seeded(1, 3, 16, 16), steps=1, optimizer="sgd")
-    with pytest.raises(ValueError, match="init"):
+    with pytest.raises(TypeError, match="expected init as a torch.Tensor .* Convert images with percepkit.to_tensor"):
         pk.optimize_image(loss, np.zeros((16, 16, 3)), steps=1)
+    with pytest.raises(ValueError, match=r"expected init of shape \(N, 3, H, W\)"):
+        pk.optimize_image(loss, seeded(3, 16, 16), steps=1)
+
+
+@pytest.mark.parametrize("call", [
+    lambda x: pk.shift(x, 1.0), lambda x: pk.psnr(x, x), lambda x: pk.sharpness(x),
+    lambda x: pk.pixel_loss(x, x), lambda x: pk.optimize_image(lambda y: y.mean(), x, steps=1, progress=False),
+])
+def test_one_validator_gives_the_same_messages_everywhere(call):
+    """Every boundary uses images.check_image: a non-tensor is a TypeError naming to_tensor, a
+    missing batch axis a ValueError naming the shape, integer data a TypeError saying divide by 255."""
+    with pytest.raises(TypeError, match="Convert images with percepkit.to_tensor"):
+        call(np.zeros((8, 8, 3)))
+    with pytest.raises(ValueError, match=r"of shape \(N, [3C], H, W\)"):
+        call(seeded(3, 8, 8))
+    with pytest.raises(TypeError, match="divide by 255"):
+        call(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
