@@ -24,6 +24,7 @@ from __future__ import annotations
 import importlib.util
 import math
 import os
+import re
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -130,6 +131,10 @@ SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
 
 #: Order in which ``auto`` looks for weights.
 BACKBONES = tuple(SPECS)
+
+#: How :func:`load_backbone`'s banner starts; group 1 is the backbone's name. Tools that read
+#: executed notebooks (the gallery) match this, so rewording the banner cannot silently break them.
+BANNER_RE = re.compile(r"^percepkit: backbone (\S+)", re.M)
 
 
 def _package_file(module: str, *parts: str) -> Path | None:

@@ -61,7 +61,7 @@ def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
     stub = nbformat.v4.new_code_cell("raise NotImplementedError('your turn')")
     stub.metadata["tags"] = ["raises-exception"]
     a = _notebook(tmp_path / "01_alpha.ipynb", "01 — Alpha", [
-        nbformat.v4.new_code_cell("print('percepkit: backbone vgg16-hed (auto: ...) on cpu')"),
+        nbformat.v4.new_code_cell("import percepkit as pk\n_ = pk.load_backbone('vgg19-random')  # its real banner"),
         nbformat.v4.new_code_cell(PLOT.format(n=1)),
         stub,
         nbformat.v4.new_code_cell(PLOT.format(n=2)),
@@ -80,7 +80,7 @@ def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
         assert f'href="{page.name}"' in index and title in index
         assert f"urlpath=lab/tree/notebooks/{nb_path.name}" in index
     assert "One thing".lower() in index.lower() and "A one-line subtitle." in index
-    assert [e["backbone"] for e in entries] == ["vgg16-hed", "?"]
+    assert [e["backbone"] for e in entries] == ["vgg19-random", "?"]  # read from the real banner
     assert [e["figures"] for e in entries] == [2, 2]
     # A page has no kernel: the slider is replaced by a snapshot of what it showed, and says so.
     beta = (out / "02_beta.html").read_text()

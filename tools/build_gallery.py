@@ -29,11 +29,12 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
+from percepkit.weights import BANNER_RE
+
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "percepkit/percepkit"
 BRANCH = "main"
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
-_BANNER = re.compile(r"percepkit: backbone (\S+)")
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -112,7 +113,7 @@ def backbone_used(nb) -> str:
     """The backbone named by the ``load_backbone`` banner in the outputs ('?' when none printed)."""
     for c in nb.cells:
         for o in c.get("outputs", []) if c.cell_type == "code" else ():
-            m = _BANNER.search(o.get("text", "") if o.get("output_type") == "stream" else "")
+            m = BANNER_RE.search(o.get("text", "") if o.get("output_type") == "stream" else "")
             if m:
                 return m.group(1)
     return "?"
