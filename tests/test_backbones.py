@@ -226,12 +226,6 @@ def test_runs_only_up_to_deepest_layer(rand19, monkeypatch):
     assert max(calls) == rand19.layer_names.index("relu2_1")
 
 
-def test_bf16_native_reads_cpu_flags():
-    flags = open("/proc/cpuinfo").read()
-    assert pk.bf16_native("cpu") == ("avx512_bf16" in flags or "amx_bf16" in flags)
-    assert pk.resolve_precision("auto", "cpu") == ("bf16" if pk.bf16_native("cpu") else "fp32")
-
-
 def test_hed_weights_match_file(hed):
     with h5py.File(weights.SPECS["vgg16-hed"].weights_path(), "r") as f:
         w = f["block3/layers/conv2d_1/vars/0"][()]

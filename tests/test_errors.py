@@ -178,3 +178,30 @@ def test_one_validator_gives_the_same_messages_everywhere(call):
         call(seeded(3, 8, 8))
     with pytest.raises(TypeError, match="divide by 255"):
         call(torch.zeros(1, 3, 8, 8, dtype=torch.uint8))
+
+
+def _pair_for_check(size=32):
+    y = pk.sample_image("astronaut", size)
+    return (y * 0.9).clone(), y
+
+
+LAYERS_CHECK = ["relu1_2", "relu2_2", "relu3_1"]
+
+
+# The per-call input check was made single-pass for speed (benchmarks/): it must catch the same things.
+@pytest.mark.parametrize("value", [float("nan"), float("inf"), -float("inf")])
+@pytest.mark.parametrize("where", [(0, 0, 0, 0), (0, 2, 31, 31)])
+def test_single_pass_check_still_catches_nan_and_inf(rand19, value, where):
+    x, y = _pair_for_check()
+    x[where] = value
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        pk.PerceptualLoss(rand19, LAYERS_CHECK)(x, y)
+    with pytest.raises(ValueError, match="NaN or Inf"):
+        pk.PerceptualLoss(rand19, LAYERS_CHECK).set_target(y)(x)
+
+
+def test_empty_batch_and_cached_min_size(rand19):
+    with pytest.raises(ValueError, match="at least one image"):
+        rand19.check_input(torch.zeros(0, 3, 32, 32), LAYERS_CHECK)
+    assert rand19.min_size(["relu5_4"]) == 16 and rand19.min_size(["relu5_4"]) == 16  # cached value is the same
+    assert rand19.min_size(["relu1_1"]) == 1
