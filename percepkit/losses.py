@@ -107,6 +107,10 @@ def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "l2") -> torch.Tens
     if kind not in ("l1", "l2"):
         raise ValueError(f"expected kind 'l1' or 'l2'; got {kind!r}")
     _check_pair(x, y)
+    return _pixel(x, y, kind)
+
+
+def _pixel(x: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     d = x.float() - y.float()
     return d.abs().mean() if kind == "l1" else d.square().mean()
 
@@ -197,18 +201,24 @@ class _FeatureLoss(nn.Module):
         self._target = None
         self._target_shape = None
 
-    def layer_losses(self, x: torch.Tensor, y: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-        """Unweighted per-layer losses (scalar float32 tensors), ``{layer: loss}``."""
+    def layer_losses(self, x: torch.Tensor, y: torch.Tensor | None = None, *, _checked: bool = False
+                     ) -> dict[str, torch.Tensor]:
+        """Unweighted per-layer losses (scalar float32 tensors), ``{layer: loss}``.
+
+        (``_checked``: the caller — :class:`CombinedLoss` — has validated ``x`` and ``y`` already.)
+        """
         if y is None:
             if self._target is None:
                 raise ValueError("no target: call set_target(y) first or pass the target as the second argument")
-            self.backbone.check_input(x, self.layers, what="prediction")
+            if not _checked:
+                self.backbone.check_input(x, self.layers, what="prediction")
             if self._same_shape and tuple(x.shape) != self._target_shape:
                 raise ValueError(f"prediction shape {tuple(x.shape)} differs from the cached target's {self._target_shape}")
             ty = self._target
         else:
-            self.backbone.check_input(x, self.layers, what="prediction")
-            self.backbone.check_input(y, self.layers, what="target")
+            if not _checked:
+                self.backbone.check_input(x, self.layers, what="prediction")
+                self.backbone.check_input(y, self.layers, what="target")
             if self._same_shape and x.shape != y.shape:
                 raise ValueError(
                     f"prediction and target must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
@@ -217,9 +227,9 @@ class _FeatureLoss(nn.Module):
         fx = self._features(x, checked=True)
         return {n: self._layer_fn(fx[n], ty[n]) for n in self.layers}
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, *, _checked: bool = False) -> torch.Tensor:
         """Weighted sum of the per-layer losses (scalar float32). Without ``y``, the cached target is used."""
-        per = self.layer_losses(x, y)
+        per = self.layer_losses(x, y, _checked=_checked)
         self.last_layer_losses = {n: float(v.detach()) for n, v in per.items()}
         return sum(self.weights[n] * per[n] for n in self.layers)
 
@@ -349,14 +359,24 @@ class CombinedLoss(nn.Module):
         if y is None and self._target is None:
             raise ValueError("no target: call set_target(y) first or pass the target as the second argument")
         target = self._target if y is None else y
-        _check_pair(x, target)
+        features = [f for f in (self.perceptual, self.style) if f is not None]
+        if features:  # one check (and one scan of each input) for every term, not one per term
+            layers = tuple(dict.fromkeys(n for f in features for n in f.layers))
+            features[0].backbone.check_input(x, layers, what="prediction")
+            if y is not None:
+                features[0].backbone.check_input(y, layers, what="target")
+            if x.shape != target.shape:
+                raise ValueError(f"prediction and target must have the same shape (N, C, H, W); "
+                                 f"got {tuple(x.shape)} and {tuple(target.shape)}")
+        else:
+            _check_pair(x, target)
         lam, terms = self.lambdas, {}
         if lam["pix"] > 0:
-            terms["pix"] = lam["pix"] * pixel_loss(x, target, self.pixel_kind)
+            terms["pix"] = lam["pix"] * _pixel(x, target, self.pixel_kind)
         if self.perceptual is not None:
-            terms["perc"] = lam["perc"] * self.perceptual(x, y)
+            terms["perc"] = lam["perc"] * self.perceptual(x, y, _checked=True)
         if self.style is not None:
-            terms["style"] = lam["style"] * self.style(x, y)
+            terms["style"] = lam["style"] * self.style(x, y, _checked=True)
         if lam["adv"] > 0:
             terms["adv"] = lam["adv"] * adversarial_loss(self.discriminator(x), True)
         if not terms:

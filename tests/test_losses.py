@@ -165,3 +165,18 @@ def test_lambdas_by_name_are_the_same_loss(rand19):
         pk.CombinedLoss(lambdas={"pix": -1.0}, backbone=rand19)
     with pytest.raises(ValueError, match="expected 4 lambdas"):
         pk.Lambdas.of((1, 2))
+
+
+def test_combined_loss_scans_each_input_once(rand19, monkeypatch):
+    y = pk.sample_image("astronaut", 32)
+    c = pk.CombinedLoss(1.0, 1.0, 1.0, backbone=rand19, layers=["relu1_2"], style_layers=["relu2_1"]).set_target(y)
+    scans = []
+    real = torch.aminmax
+    monkeypatch.setattr(torch, "aminmax", lambda t, **kw: scans.append(t.shape) or real(t, **kw))
+    c(y * 0.5)
+    assert len(scans) == 1, f"the prediction was scanned {len(scans)} times"
+    scans.clear()
+    c(y * 0.5, y)
+    assert len(scans) == 2  # prediction and target, once each
+    with pytest.raises(ValueError, match=r"in \[0, 1\]"):
+        c(y * 2)
