@@ -308,7 +308,7 @@ class CombinedLoss(nn.Module):
             λ is 0 is not computed at all.
         lambdas: instead of the four, all of them by name: a :class:`Lambdas` or a mapping
             ``{"pix": 1, "perc": 0.1}`` (terms not named are 0).
-        pixel_kind: ``"l1"`` or ``"l2"``.
+        pixel_kind: ``"l2"`` (default, as :func:`pixel_loss`) or ``"l1"``.
         backbone, layers, style_layers, precision: passed to the feature losses (``backbone``: a
             Backbone, a name, or ``None``).
         discriminator: a critic (e.g. :class:`PatchDiscriminator`); required when ``lambda_adv > 0``.
@@ -320,7 +320,7 @@ class CombinedLoss(nn.Module):
     """
 
     def __init__(self, lambda_pix: float = 1.0, lambda_perc: float = 1.0, lambda_style: float = 0.0,
-                 lambda_adv: float = 0.0, pixel_kind: str = "l1", backbone: Backbone | str | None = None,
+                 lambda_adv: float = 0.0, pixel_kind: str = "l2", backbone: Backbone | str | None = None,
                  layers=None, style_layers=None, discriminator: nn.Module | None = None, precision: str = "fp32",
                  *, lambdas=None):
         super().__init__()

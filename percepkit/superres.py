@@ -42,11 +42,13 @@ __all__ = [
 
 #: λ settings (pix, perc, style, adv) precomputed by :func:`lambda_explorer`; sliders snap to the nearest.
 DEFAULT_GRID = (
-    (1, 0, 0, 0), (1, 1, 0, 0), (1, 4, 0, 0), (0, 1, 0, 0),
-    (1, 0, 0, 4), (1, 1, 0, 4), (1, 1, 1, 0), (1, 1, 1, 4),
+    Lambdas(pix=1), Lambdas(pix=1, perc=1), Lambdas(pix=1, perc=4), Lambdas(perc=1),
+    Lambdas(pix=1, adv=4), Lambdas(pix=1, perc=1, adv=4), Lambdas(pix=1, perc=1, style=1),
+    Lambdas(pix=1, perc=1, style=1, adv=4),
 )
 #: A subset of DEFAULT_GRID for the scientific image, tests and quick runs (shared through the cache).
-TINY_GRID = ((1, 0, 0, 0), (1, 1, 0, 0), (0, 1, 0, 0), (1, 0, 0, 4), (1, 1, 0, 4))
+TINY_GRID = (Lambdas(pix=1), Lambdas(pix=1, perc=1), Lambdas(perc=1), Lambdas(pix=1, adv=4),
+             Lambdas(pix=1, perc=1, adv=4))
 
 _CACHE_VERSION = 2  # 2: keyed by the weights' fingerprint, not by where they live
 

@@ -124,7 +124,7 @@ def test_combined_loss_terms(rand19):
     total = c(x)
     assert set(c.terms) == {"pix", "perc", "style", "adv"}
     assert torch.isclose(total, sum(c.terms.values()))
-    assert torch.isclose(c.terms["pix"], 2.0 * pk.pixel_loss(x, y, "l1"))
+    assert torch.isclose(c.terms["pix"], 2.0 * pk.pixel_loss(x, y))  # the same default kind (L2) as pixel_loss
     assert torch.isclose(c.terms["perc"], 0.5 * pk.PerceptualLoss(rand19, LAYERS)(x, y))
     assert torch.isclose(c.terms["style"], 3.0 * pk.StyleLoss(rand19, LAYERS)(x, y))
     only_pix = pk.CombinedLoss(1.0, 0.0, backbone=rand19)
