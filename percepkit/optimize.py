@@ -12,7 +12,8 @@ LINE_SEARCH_EVALS = 25  # L-BFGS: at most this many loss evaluations in one step
 
 
 def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.05, optimizer: str = "adam",
-                   progress: bool = True, seed: int = 0, desc: str = "optimising", callback=None):
+                   progress: bool = True, seed: int = 0, desc: str = "optimising", callback=None,
+                   term_grads: bool = False):
     """Minimise ``loss_fn(x)`` over the pixels of an image ``x``, starting from ``init``.
 
     The image is kept in [0, 1]. Adam: by projection, clamping to [0, 1] after every step
@@ -35,7 +36,10 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         seed: seeds torch's RNG for the run (for losses with randomness); the caller's RNG state
             is restored afterwards.
         desc: the bar's label.
-        callback: optional ``callback(step, x)`` called after each step.
+        callback: optional ``callback(step, x)`` called after each step (e.g. to train a critic).
+        term_grads: Adam only, for a ``loss_fn`` with a ``terms`` dict (as CombinedLoss): take each
+            term's gradient separately (their sum is the step) and record its norm as
+            ``history["grad_<term>"]`` — how hard each term pulls on the image, at no extra forward.
 
     Returns:
         (torch.Tensor, dict[str, list[float]]): the optimised image (detached) and the history
@@ -47,13 +51,32 @@ def optimize_image(loss_fn, init: torch.Tensor, steps: int = 100, lr: float = 0.
         raise ValueError(f"expected steps as a positive int; got {steps!r}")
     if optimizer not in ("adam", "lbfgs"):
         raise ValueError(f"expected optimizer 'adam' or 'lbfgs'; got {optimizer!r}")
+    if term_grads and optimizer != "adam":
+        raise ValueError("term_grads=True needs optimizer='adam' (L-BFGS line searches mix the terms' steps)")
     # Seeded for losses with randomness, inside a forked RNG: the caller's random stream is untouched.
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
-        return _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback)
+        return _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback, term_grads)
 
 
-def _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback):
+def _backward(loss_fn, loss: torch.Tensor, x: torch.Tensor, term_grads: bool, last: dict) -> None:
+    if not term_grads:
+        loss.backward()
+    else:
+        terms = getattr(loss_fn, "terms", None)
+        if not isinstance(terms, dict) or not terms:
+            raise TypeError("term_grads=True needs a loss_fn with a non-empty .terms dict (as CombinedLoss)")
+        grad = torch.zeros_like(x)
+        for name, term in terms.items():
+            (g,) = torch.autograd.grad(term, x, retain_graph=True)
+            grad += g
+            last.setdefault("grads", {})[name] = float(g.norm())
+        x.grad = grad
+    if not torch.isfinite(x.grad).all():
+        raise FloatingPointError("non-finite gradient; lower lr or check the inputs")
+
+
+def _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback, term_grads):
     from tqdm.auto import tqdm
 
     x = init.detach().clone(memory_format=torch.contiguous_format).clamp(0, 1).requires_grad_(True)
@@ -78,7 +101,7 @@ def _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback):
             raise TypeError(f"loss_fn must return a scalar tensor; got {type(loss).__name__}")
         if not torch.isfinite(loss):
             raise FloatingPointError(f"loss became {float(loss.detach())}; lower lr or check the inputs")
-        loss.backward()
+        _backward(loss_fn, loss, x, term_grads and "loss" not in last, last)
         if "loss" not in last:  # record the first evaluation of a step: the current iterate, not a line-search trial
             last["loss"] = float(loss.detach())
             terms = getattr(loss_fn, "terms", None) or getattr(loss_fn, "last_layer_losses", None) or {}
@@ -95,6 +118,8 @@ def _optimize(loss_fn, init, steps, lr, optimizer, progress, desc, callback):
         history["total"].append(last["loss"])
         for k, v in last["terms"].items():
             history.setdefault(k, []).append(v)
+        for k, v in last.get("grads", {}).items():
+            history.setdefault(f"grad_{k}", []).append(v)
         if progress and step % 10 == 0:
             bar.set_postfix(loss=f"{last['loss']:.4g}")
         if callback is not None:

@@ -32,6 +32,7 @@ from .backbones import Backbone
 from .images import sample_image, shift, to_tensor
 from .losses import TERMS, CombinedLoss, Lambdas, PatchDiscriminator, PerceptualLoss, adversarial_loss
 from .metrics import high_frequency_energy, psnr, sharpness
+from .optimize import optimize_image
 from .weights import resolve_backbone
 
 __all__ = [
@@ -240,8 +241,6 @@ def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone | str |
 
 
 def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, seed, progress) -> Result:
-    from tqdm.auto import tqdm
-
     lam = check_lambdas(lambdas)
     if not isinstance(steps, int) or steps < 1:
         raise ValueError(f"expected steps as a positive int; got {steps!r}")
@@ -266,34 +265,32 @@ def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, se
     losses = [combined(raw, cands[i : i + 1])
               for i in range(k)]
     opt_d = torch.optim.Adam(disc.parameters(), lr=d_lr, betas=(0.5, 0.999))
-    x = x0.clone().requires_grad_(True)
-    opt = torch.optim.Adam([x], lr=lr)
-    history = {f"{kind}_{t}": [] for kind in ("value", "grad") for t in active}
-    bar = tqdm(range(steps), desc=f"λ={format_lambdas(lam)}", disable=not progress, leave=False)
-    for step in bar:
-        loss = losses[step % k]
-        loss(x)
-        grad = torch.zeros_like(x)
-        for t in TERMS:
-            if t in loss.terms:
-                (g,) = torch.autograd.grad(loss.terms[t], x, retain_graph=True)
-                grad += g
-                history[f"grad_{t}"].append(float(g.norm()))
-                history[f"value_{t}"].append(float(loss.terms[t].detach()) / getattr(lam, t))
-        if not torch.isfinite(grad).all():
-            raise FloatingPointError(f"non-finite gradient at step {step} for λ={format_lambdas(lam)}; lower lr")
-        x.grad = grad
-        opt.step()
-        with torch.no_grad():
-            x.clamp_(0, 1)
-        if raw.adv > 0:
+    at = {"step": 0}
+
+    class Cycling:  # the objective averaged over the candidates: one of them per step, in turn
+        def __call__(self, x):
+            return losses[at["step"] % k](x)
+
+        @property
+        def terms(self):
+            return losses[at["step"] % k].terms
+
+    def critic_step(step, x):
+        if raw.adv > 0:  # the critic learns to tell this candidate (real) from the current image (fake)
             opt_d.zero_grad(set_to_none=True)
             real = cands[step % k : step % k + 1]
-            d_loss = adversarial_loss(disc(real), True) + adversarial_loss(disc(x.detach()), False)
+            d_loss = adversarial_loss(disc(real), True) + adversarial_loss(disc(x), False)
             d_loss.backward()
             opt_d.step()
-    bar.close()
-    x = x.detach()
+        at["step"] = step + 1
+
+    # the package's one optimisation loop: Adam, pixels clamped to [0, 1], each term's gradient apart
+    x, hist = optimize_image(Cycling(), x0, steps=steps, lr=lr, optimizer="adam", progress=progress,
+                             seed=seed, desc=f"λ={format_lambdas(lam)}", callback=critic_step, term_grads=True)
+    history = {}
+    for t in active:
+        history[f"value_{t}"] = [v / getattr(lam, t) for v in hist[t]]
+        history[f"grad_{t}"] = hist[f"grad_{t}"]
     last = min(k, steps)
     values = {t: (sum(history[f"value_{t}"][-last:]) / last if t in active else None) for t in TERMS}
     grads = {t: sum(history[f"grad_{t}"]) / steps for t in active}
