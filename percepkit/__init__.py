@@ -40,6 +40,7 @@ from .weights import (
     BACKBONES,
     SPECS,
     BackboneSpec,
+    about,
     available_backbones,
     backbone_sources,
     fetch_weights,
@@ -59,7 +60,7 @@ __all__ = [
     # backbones
     "Backbone", "LayerInfo", "MAX_PIXELS", "bf16_native", "resolve_precision",
     # weights: the registry of backbones
-    "BackboneSpec", "SPECS", "BACKBONES", "load_backbone", "resolve_backbone", "available_backbones",
+    "BackboneSpec", "SPECS", "BACKBONES", "about", "load_backbone", "resolve_backbone", "available_backbones",
     "backbone_sources", "fetch_weights",
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",

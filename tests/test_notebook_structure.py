@@ -56,6 +56,7 @@ def test_skeleton(path):
     setup_code = source(next(c for c in cells[setup_idx:] if c["cell_type"] == "code"))
     assert "import percepkit as pk" in setup_code
     assert "pk.load_backbone(" in setup_code, "the setup cell loads the backbone (its banner says which)"
+    assert "pk.about(" in setup_code, "the setup cell says in words what the network was trained for"
     assert re.search(r"^[A-Z][A-Z_]+\s*=", setup_code, re.M), "named knobs (IMAGE_SIZE, STEPS…) belong in the setup cell"
     assert "torch.manual_seed(" in setup_code
     assert "google.colab" in setup_code, "the setup cell installs percepkit when it runs in Colab"
