@@ -22,6 +22,7 @@ from .losses import (
     pixel_loss,
     shift_distances,
     style_loss,
+    total_variation,
 )
 from .metrics import high_frequency_energy, psnr, sharpness
 from .optimize import optimize_image
@@ -36,6 +37,7 @@ from .superres import (
     solve_combined,
     superres_problem,
 )
+from .texture import TextureLoss, texture_start
 from .weights import (
     BACKBONES,
     SPECS,
@@ -68,7 +70,7 @@ __all__ = [
     # metrics
     "psnr", "sharpness", "high_frequency_energy",
     # optimisation, the super-resolution problem, figures
-    "optimize_image",
+    "optimize_image", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
     "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",

@@ -39,6 +39,7 @@ __all__ = [
     "CombinedLoss",
     "TERMS",
     "Lambdas",
+    "total_variation",
     "pair_distances",
     "shift_distances",
 ]
@@ -115,6 +116,14 @@ def _pixel(x: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     return d.abs().mean() if kind == "l1" else d.square().mean()
 
 
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels (vertical + horizontal), float32 scalar:
+    a smoothness penalty that removes pixel-level speckle an optimiser leaves behind."""
+    check_image(x, rgb=False)
+    x = x.float()
+    return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()
+
+
 def gram_matrix(f: torch.Tensor) -> torch.Tensor:
     """Gram matrix ``G = F Fᵀ / (C·H·W)`` of features ``f`` (N, C, H, W) → (N, C, C), float32.
 
@@ -152,6 +161,7 @@ class _FeatureLoss(nn.Module):
     """Shared machinery of PerceptualLoss and StyleLoss: layers, weights, target caching."""
 
     _layer_fn = staticmethod(content_loss)
+    _layer_size = staticmethod(lambda f: f.float().square().mean())  # what "balanced" divides by
     _default_attr = "default_layers"
     _same_shape = True
 
@@ -159,7 +169,8 @@ class _FeatureLoss(nn.Module):
         super().__init__()
         self.backbone = backbone = resolve_backbone(backbone)
         self.layers = backbone.resolve_layers(layers if layers is not None else getattr(backbone, self._default_attr))
-        self.weights = self._resolve_weights(weights)
+        self.balanced = isinstance(weights, str) and weights == "balanced"
+        self.weights = {n: 1.0 for n in self.layers} if self.balanced else self._resolve_weights(weights)
         resolve_precision(precision)  # validate now
         self.precision = precision
         self._target = None
@@ -178,7 +189,13 @@ class _FeatureLoss(nn.Module):
             if len(weights) != len(self.layers):
                 raise ValueError(f"expected {len(self.layers)} weights for layers {list(self.layers)}; got {len(weights)}")
             return {n: float(w) for n, w in zip(self.layers, weights)}
-        raise TypeError(f"expected weights as None, a dict layer->weight or a list; got {type(weights).__name__}")
+        raise TypeError(f"expected weights as None, 'balanced', a dict layer->weight or a list; got {weights!r}")
+
+    def _balance(self, ty: dict[str, torch.Tensor]) -> dict[str, float]:
+        """``"balanced"``: w_l = 1 / (n_layers · the target's own size at layer l), so every layer's
+        term is a relative error and they add up to about 1 at a start as far as the target's zero."""
+        n = len(self.layers)
+        return {l: 1.0 / (n * max(float(self._layer_size(ty[l])), 1e-12)) for l in self.layers}
 
     def _features(self, x: torch.Tensor, what: str = "x", checked: bool = False) -> dict[str, torch.Tensor]:
         # Validate once (unless the caller just did), then call the backbone with normalize=False,
@@ -195,6 +212,8 @@ class _FeatureLoss(nn.Module):
         """Compute the target's features once (no autograd) and reuse them in every call without ``y``."""
         self._target = self._target_features(y)
         self._target_shape = tuple(y.shape)
+        if self.balanced:
+            self.weights = self._balance(self._target)
         return self
 
     def clear_target(self) -> None:
@@ -224,6 +243,8 @@ class _FeatureLoss(nn.Module):
                     f"prediction and target must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
                 )
             ty = self._target_features(y, checked=True)
+            if self.balanced:
+                self.weights = self._balance(ty)
         fx = self._features(x, checked=True)
         return {n: self._layer_fn(fx[n], ty[n]) for n in self.layers}
 
@@ -244,7 +265,10 @@ class PerceptualLoss(_FeatureLoss):
         backbone: a :class:`~percepkit.backbones.Backbone`, a name (``"vgg19"``, ``"vgg16-hed"``,
             ``"efficientnet-lite0"``, …, loaded once and reused) or ``None`` (``"auto"``).
         layers: layer names; ``None`` → ``backbone.default_layers``.
-        weights: ``None`` (all 1), a list aligned with ``layers``, or a dict layer → weight.
+        weights: ``None`` (all 1), a list aligned with ``layers``, a dict layer → weight, or
+            ``"balanced"``: each layer divided by ``n_layers · mean(φ_l(target)²)`` (for StyleLoss
+            ``mean(G_l(target)²)``), so every layer counts as a relative error. With plain 1/(C·H·W)
+            the shallowest layer often dominates (notebook 03 measures by how much).
         precision: ``"fp32"`` | ``"bf16"`` | ``"auto"``.
 
     Call as ``loss(x, y)`` or, after ``loss.set_target(y)``, as ``loss(x)``. Inputs are float
@@ -260,6 +284,7 @@ class StyleLoss(_FeatureLoss):
     """
 
     _layer_fn = staticmethod(style_loss)
+    _layer_size = staticmethod(lambda f: gram_matrix(f).square().mean())
     _default_attr = "style_layers"
     _same_shape = False
 
