@@ -194,6 +194,7 @@ _CELLS = """() => {
     });
     out.push({
       index: i,
+      ran: c.model.executionCount !== null,
       tags: c.model.getMetadata('tags') || [],
       source: c.model.sharedModel.getSource(),
       figures: outs.filter(o => has(o, 'image/png')).length,
@@ -247,7 +248,7 @@ def _problems(cells, js_errors) -> list[str]:
             problems.append(f"{where} raised {c['errors']}")
         if c["stderr"]:
             problems.append(f"{where} wrote to stderr: {''.join(c['stderr'])[:300]!r}")
-        if DRAWS.search(c["source"]) and not c["errors"] and c["figures"] == 0:
+        if c["ran"] and DRAWS.search(c["source"]) and not c["errors"] and c["figures"] == 0:
             problems.append(f"{where} draws a figure but produced none (is MPLBACKEND set for the kernel?)")
         if c["rendered"] != c["figures"]:
             problems.append(f"{where}: {c['figures']} figure(s) produced, {c['rendered']} rendered in the page")
