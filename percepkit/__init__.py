@@ -1,6 +1,6 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → weights → metrics → losses → optimize → superres → plot → widgets
+Flow of data: images → backbones → weights → metrics → losses → texture → optimize → superres → plot → widgets
 (and exercises, cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
