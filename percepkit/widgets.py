@@ -33,6 +33,9 @@ from .weights import resolve_backbone
 
 __all__ = ["View", "render", "LambdaExplorer", "lambda_explorer", "shift_explorer"]
 
+#: The sliders' starting position (``initial=None``): pixel and perceptual terms, equally important.
+INITIAL = Lambdas(pix=1, perc=1)
+
 
 @dataclass
 class View:
@@ -131,14 +134,14 @@ class LambdaExplorer:
         last_latency (seconds the last slider update took).
     """
 
-    def __init__(self, problem, backbone, results, solver: dict, initial=(1, 1, 0, 0), scale: int = 3):
+    def __init__(self, problem, backbone, results, solver: dict, initial=None, scale: int = 3):
         import ipywidgets as W
 
         self.problem, self.backbone, self.results, self._solver = problem, backbone, list(results), dict(solver)
         self._png_cache: dict = {}
         self._plot_cache: dict = {}
         self.scale = scale
-        initial = check_lambdas(initial)
+        initial = check_lambdas(INITIAL if initial is None else initial)
         self.sliders = {t: W.FloatSlider(value=v, min=0.0, max=4.0, step=0.05, description=f"λ_{t}",
                                          continuous_update=False, readout_format=".2f")
                         for t, v in zip(TERMS, initial)}
@@ -244,7 +247,7 @@ class LambdaExplorer:
 
 def lambda_explorer(image="astronaut", size: int = 64, backbone: Backbone | str | None = None, grid=DEFAULT_GRID,
                     steps: int = 24, lr: float = 0.03, d_lr: float = 2e-3, layers=None, style_layers=None,
-                    seed: int = 0, cache_dir=None, progress: bool = True, initial=(1, 1, 0, 0),
+                    seed: int = 0, cache_dir=None, progress: bool = True, initial=None,
                     problem: SuperResolution | None = None, **problem_kw) -> LambdaExplorer:
     """Build the whole λ panel in one call: problem, precomputed (cached) grid, sliders, plot.
 
@@ -254,7 +257,7 @@ def lambda_explorer(image="astronaut", size: int = 64, backbone: Backbone | str 
         grid: λ settings (pix, perc, style, adv) to precompute; sliders snap to the nearest mix.
         steps, lr, d_lr, layers, style_layers, seed: the solver (:func:`solve_combined`).
         cache_dir: see :func:`precompute_grid`.
-        initial: the sliders' starting values.
+        initial: the sliders' starting values (a :class:`~percepkit.Lambdas`; ``None`` → :data:`INITIAL`).
 
     Returns:
         LambdaExplorer: display it (last expression of a cell) to get the panel.
