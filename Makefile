@@ -54,8 +54,8 @@ test-unit: setup
 
 # The notebooks' λ-grid cache goes to a fresh folder, so this run computes it as a first run does.
 test-notebooks: setup
-	rm -rf $(CURDIR)/build/nbval-cache
-	$(TEST_ENV) PERCEPKIT_CACHE_DIR=$(CURDIR)/build/nbval-cache \
+	rm -rf "$(CURDIR)/build/nbval-cache"
+	$(TEST_ENV) PERCEPKIT_CACHE_DIR="$(CURDIR)/build/nbval-cache" \
 		$(BIN)/python -m pytest -q --nbval-lax --nbval-current-env --nbval-cell-timeout=600 notebooks/
 
 # Starts `make lab` itself and runs every notebook in headless chromium (see tests/test_browser.py).
