@@ -82,3 +82,18 @@ def test_lessons_mention_no_test_ci_or_benchmark(path):
     for i, cell in enumerate(load(path)["cells"]):
         hit = TEST_TALK.search(source(cell))
         assert not hit, f"{path.name} cell {i} mentions {hit.group(0)!r}: tests pass their knobs from outside"
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_reference_solutions_are_hidden(path):
+    """A cell that redefines an exercise stub's function is its solution: collapsed until the learner opens it."""
+    stubs = set()
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        names = set(re.findall(r"^def (\w+)\(", source(cell), re.M))
+        if "raises-exception" in cell.get("metadata", {}).get("tags", []):
+            stubs |= names
+        elif names & stubs:
+            hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden")
+            assert hidden is True, f"{path.name} cell {i} (solution of {sorted(names & stubs)}) is not source_hidden"
