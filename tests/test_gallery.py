@@ -78,7 +78,11 @@ def test_gallery_pages_index_and_embedded_figures(tmp_path, monkeypatch):
         html = page.read_text()
         assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', html)) == n_fig, f"{page.name} lacks figures"
         assert f'href="{page.name}"' in index and title in index
+        # formulas render offline: MathJax from the site's own folder, never a CDN
+        assert 'src="mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"' in html
+        assert "libs/mathjax" not in html.lower()
         assert f"urlpath=lab/tree/notebooks/{nb_path.name}" in index
+    assert (out / "mathjax" / "MathJax.js").is_file() and (out / "mathjax" / "config" / "TeX-AMS-MML_HTMLorMML-full.js").is_file()
     assert "One thing".lower() in index.lower() and "A one-line subtitle." in index
     assert [e["backbone"] for e in entries] == ["vgg19-random", "?"]  # read from the real banner
     assert [e["figures"] for e in entries] == [2, 2]

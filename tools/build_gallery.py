@@ -35,6 +35,24 @@ ROOT = Path(__file__).resolve().parents[1]
 REPO = "percepkit/percepkit"
 BRANCH = "main"
 FIGURE_MIMES = ("image/png", "image/jpeg", "image/svg+xml")
+# Formulas render offline: the pages load MathJax 2 from site/mathjax/, copied from the
+# jupyter-server-mathjax wheel (a dev dependency), never from a CDN.
+MATHJAX_URL = "mathjax/MathJax.js?config=TeX-AMS-MML_HTMLorMML-full,Safe"  # the config the wheel ships
+
+
+def copy_mathjax(out: Path) -> Path:
+    """Copy MathJax (from the jupyter-server-mathjax wheel) to ``out/mathjax``; return that folder."""
+    import importlib.util
+    import shutil
+
+    spec = importlib.util.find_spec("jupyter_server_mathjax")
+    if spec is None or not spec.submodule_search_locations:
+        raise RuntimeError("the gallery needs MathJax offline: pip install jupyter-server-mathjax==0.2.6 (make html does)")
+    src = Path(next(iter(spec.submodule_search_locations))) / "static"
+    dst = out / "mathjax"
+    if not (dst / "MathJax.js").is_file():
+        shutil.copytree(src, dst, dirs_exist_ok=True)
+    return dst
 
 
 def notebooks(root: Path = ROOT) -> list[Path]:
@@ -200,7 +218,7 @@ def freeze_widgets(nb) -> int:
 
 def render(nb) -> str:
     """The executed notebook as one self-contained HTML page (JupyterLab look, images inline)."""
-    body, _ = HTMLExporter(template_name="lab").from_notebook_node(nb)
+    body, _ = HTMLExporter(template_name="lab", mathjax_url=MATHJAX_URL).from_notebook_node(nb)
     return body
 
 
@@ -250,6 +268,7 @@ def build(paths: list[Path], out: Path, timeout: int = 900, log=print) -> list[d
         RuntimeError: a notebook failed to run, produced no figure, or its page lost figures.
     """
     out.mkdir(parents=True, exist_ok=True)
+    copy_mathjax(out)
     entries = []
     for path in paths:
         log(f"executing {path.name} ...")
