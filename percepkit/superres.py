@@ -262,8 +262,7 @@ def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, se
         ref_loss(x0.expand_as(cands))
         reference = {t: float(v) for t, v in ref_loss.terms.items()}
     raw = Lambdas.of(relative_to_raw(lam._asdict(), reference))
-    losses = [combined(raw, cands[i : i + 1])
-              for i in range(k)]
+    losses = [combined(raw, cands[i : i + 1]) for i in range(k)]
     opt_d = torch.optim.Adam(disc.parameters(), lr=d_lr, betas=(0.5, 0.999))
     at = {"step": 0}
 

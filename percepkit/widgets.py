@@ -175,7 +175,7 @@ class LambdaExplorer:
             for r in self.results}
 
     def _encode(self, r: Result):
-        if id(r) not in self._plot_cache:
+        if id(r) not in self._plot_cache:  # a result appended to .results by hand
             self._encode_all()
         return self._png_cache[id(r)], self._plot_cache[id(r)]
 
