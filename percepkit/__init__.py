@@ -24,7 +24,7 @@ from .losses import (
     style_loss,
     total_variation,
 )
-from .metrics import high_frequency_energy, psnr, sharpness
+from .metrics import detail_split, high_frequency_energy, psnr, sharpness
 from .optimize import optimize_image
 from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
 from .superres import (
@@ -68,7 +68,7 @@ __all__ = [
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
     # metrics
-    "psnr", "sharpness", "high_frequency_energy",
+    "psnr", "sharpness", "high_frequency_energy", "detail_split",
     # optimisation, the super-resolution problem, figures
     "optimize_image", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
