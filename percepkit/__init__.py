@@ -24,8 +24,8 @@ from .losses import (
     style_loss,
     total_variation,
 )
-from .metrics import detail_split, high_frequency_energy, psnr, sharpness
-from .optimize import optimize_image
+from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope
+from .optimize import invert_features, optimize_image
 from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
 from .superres import (
     DEFAULT_GRID,
@@ -68,9 +68,9 @@ __all__ = [
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
     # metrics
-    "psnr", "sharpness", "high_frequency_energy", "detail_split",
+    "psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
     # optimisation, the super-resolution problem, figures
-    "optimize_image", "texture_start", "TextureLoss", "total_variation",
+    "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
     "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",

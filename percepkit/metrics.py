@@ -12,7 +12,8 @@ import torch
 
 from .images import blur, check_image
 
-__all__ = ["psnr", "sharpness", "high_frequency_energy", "detail_split"]
+__all__ = ["psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation",
+           "spectral_slope"]
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
@@ -88,3 +89,65 @@ def detail_split(x: torch.Tensor, references: torch.Tensor, sigma: float = 1.0) 
     k = int(recovered.argmax())
     invented = (dx[0] - recovered[k] * dr[k]).square().sum() / energy[k]
     return {"recovered": float(recovered[k]), "invented": float(invented), "reference": k}
+
+
+def layout_correlation(x: torch.Tensor, y: torch.Tensor, sigma: float = 2.0) -> float:
+    """Pearson correlation of the blurred brightness of two images: does ``x`` have ``y``'s layout?
+
+    Brightness is the mean over channels, blurred by ``sigma`` pixels so that colour noise and
+    fine texture do not count — only where the light and dark regions are. 1 for the same
+    layout (any brightness or contrast), about 0 for unrelated pictures, −1 for a negative.
+
+    Args:
+        x: one RGB image (1, 3, H, W) in [0, 1].
+        y: one RGB image of the same shape.
+        sigma: Gaussian blur in pixels before comparing.
+    """
+    check_image(x, "x")
+    check_image(y, "y")
+    if x.shape[0] != 1 or x.shape != y.shape:
+        raise ValueError(f"expected x and y of the same shape (1, 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}")
+    a, b = (blur(v.detach().double(), sigma).mean(1).flatten() for v in (x, y))
+    a, b = a - a.mean(), b - b.mean()
+    denom = float(a.norm() * b.norm())
+    if denom == 0:
+        raise ValueError("an image is flat after blurring: its layout correlation is undefined")
+    return float(a @ b) / denom
+
+
+def spectral_slope(x: torch.Tensor) -> float:
+    """The exponent α of the image's power spectrum ``P(f) ∝ 1 / f^α``: a no-reference statistic of realism.
+
+    Photographs of natural scenes have power spectra that fall off as a power of spatial
+    frequency (Field 1987); blur removes high frequencies and makes the fall-off steeper
+    (larger α), noise and speckle add them and make it flatter (smaller α). It never looks at a
+    reference image, so it can serve as the *perception* axis of a perception–distortion plot
+    (Blau & Michaeli 2018) — one number, so an image can match it and still look wrong.
+
+    Computed on the brightness (mean over channels) of one image, mean removed, under a Hann
+    window (so the borders add no false edges), by a least-squares line through
+    ``log P`` against ``log f`` for every FFT bin with ``2/H ≤ f ≤ 0.5`` cycles per pixel.
+
+    Args:
+        x: one image (1, C, H, W) in [0, 1], at least 16×16.
+
+    Returns:
+        float: α (about 2–4 for photographs of natural scenes, 0 for white noise).
+    """
+    check_image(x, rgb=False)
+    if x.shape[0] != 1 or min(x.shape[-2:]) < 16:
+        raise ValueError(f"expected one image (1, C, H, W) with H, W >= 16; got {tuple(x.shape)}")
+    g = x.detach().double().mean(1)[0]
+    g = g - g.mean()
+    h, w = g.shape
+    window = torch.hann_window(h, periodic=False, dtype=g.dtype)[:, None] * torch.hann_window(w, periodic=False, dtype=g.dtype)
+    power = torch.fft.fft2(g * window).abs().square()
+    fy = torch.fft.fftfreq(h, dtype=g.dtype).view(-1, 1)
+    fx = torch.fft.fftfreq(w, dtype=g.dtype).view(1, -1)
+    f = (fy.square() + fx.square()).sqrt().expand(h, w)
+    band = (f >= 2 / min(h, w)) & (f <= 0.5) & (power > 0)
+    if int(band.sum()) < 8:
+        raise ValueError("the image has (almost) no spectral energy: its slope is undefined")
+    design = torch.stack([f[band].log(), torch.ones_like(f[band])], 1)
+    coef = torch.linalg.lstsq(design, power[band].log()[:, None]).solution
+    return -float(coef[0, 0])

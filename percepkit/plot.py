@@ -48,23 +48,31 @@ def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0
 
 
 def show_feature_maps(features: torch.Tensor, n: int = 16, ncols: int = 8, size: float = 1.5, title: str | None = None):
-    """Show the first ``n`` channels (highest mean activation first) of one layer's features (N, C, H, W)."""
+    """Show the first ``n`` channels (highest mean activation first) of one layer's features (N, C, H, W).
+
+    All panels share one colour scale (from min(0, lowest) to the highest value shown), drawn as a
+    colour bar, so a weak channel looks weak; each map cell is drawn as a block (no smoothing).
+    """
     import matplotlib.pyplot as plt
 
     if not isinstance(features, torch.Tensor) or features.ndim != 4:
-        raise ValueError("expected features as a tensor (N, C, H, W)")
+        raise ValueError(f"expected features as a tensor (N, C, H, W); got {type(features).__name__} "
+                         f"of shape {tuple(getattr(features, 'shape', ()))}")
     f = features[0].detach().float().cpu()
     order = f.flatten(1).mean(1).argsort(descending=True)[:n]
+    shown = f[order]
+    vmin, vmax = min(0.0, float(shown.min())), float(shown.max())
+    vmax = vmax if vmax > vmin else vmin + 1.0
     nrows = math.ceil(len(order) / ncols)
-    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols, size * nrows), squeeze=False)
+    fig, axes = plt.subplots(nrows, ncols, figsize=(size * ncols + 0.8, size * nrows), squeeze=False, layout="constrained")
     for ax in axes.flat:
         ax.axis("off")
     for ax, c in zip(axes.flat, order.tolist()):
-        ax.imshow(f[c], cmap="viridis")
+        im = ax.imshow(f[c].numpy(), cmap="viridis", vmin=vmin, vmax=vmax, interpolation="nearest")
         ax.set_title(f"ch {c}", fontsize=7)
+    fig.colorbar(im, ax=axes, shrink=0.9, label="activation")
     if title:
         fig.suptitle(title)
-    fig.tight_layout()
     return fig
 
 
@@ -92,31 +100,50 @@ def plot_history(history: dict, log: bool = True, ax=None, title: str | None = N
 
 
 def plot_perception_distortion(results, highlight=None, ax=None, title: str | None = None):
-    """PSNR (distortion, higher is better) against perceptual distance to the truth (lower is better).
+    """Distortion (PSNR, higher is better) against perception (spectral-slope gap, lower is better).
+
+    After Blau & Michaeli (2018): the perception axis never looks at the truth — it is
+    ``metrics["slope_gap"]``, how far the image's :func:`~percepkit.spectral_slope` is from
+    photographs'. Colour: ``metrics["eval_distance"]``, the feature distance to the truth on a
+    network that was not optimised (start = 1), with a colour bar. Each point is labelled
+    with a number, and the legend gives each number's λ (pix, perc, style, adv).
 
     Args:
         results: :class:`percepkit.superres.Result` objects (anything with ``lambdas`` and ``metrics``).
         highlight: one of them, circled in red.
+        ax: an axes to draw into (default: a new figure).
+        title: the axes' title.
     """
     import matplotlib.pyplot as plt
 
     if not results:
         raise ValueError("expected at least one Result")
     if ax is None:
-        fig, ax = plt.subplots(figsize=(4.2, 3.4))
+        fig, ax = plt.subplots(figsize=(8, 4.2))
     else:
         fig = ax.figure
-    px = [r.metrics["perceptual"] for r in results]
+    px = [r.metrics["slope_gap"] for r in results]
     py = [r.metrics["psnr"] for r in results]
-    ax.scatter(px, py, c=[r.metrics["sharpness"] for r in results], cmap="viridis", s=28, zorder=2)
-    for r, a, b in zip(results, px, py):
-        ax.annotate(",".join(f"{v:g}" for v in r.lambdas), (a, b), fontsize=6, xytext=(3, 2), textcoords="offset points")
+    points = ax.scatter(px, py, c=[r.metrics["eval_distance"] for r in results], cmap="viridis_r", s=40, zorder=2,
+                        edgecolors="black", linewidths=0.4)
+    fig.colorbar(points, ax=ax, label="feature distance to truth,\nsecond network (start = 1)")
+    from matplotlib.lines import Line2D
+
+    handles = []
+    for i, r in enumerate(results, start=1):  # numbers at the points, λ in the legend: labels never overlap
+        ax.annotate(str(i), (px[i - 1], py[i - 1]), fontsize=8, xytext=(5, 4), textcoords="offset points")
+        handles.append(Line2D([], [], ls="", marker=f"${i}$", color="black",
+                              label="λ (" + ", ".join(f"{v:g}" for v in r.lambdas) + ")"))
+    ax.legend(handles=handles, fontsize=7, loc="upper left", bbox_to_anchor=(1.32, 1.0),
+              title="point: λ (pix, perc,\nstyle, adv)",
+              title_fontsize=7, frameon=False)
     if highlight is not None:
-        ax.scatter([highlight.metrics["perceptual"]], [highlight.metrics["psnr"]], s=160, facecolors="none",
+        ax.scatter([highlight.metrics["slope_gap"]], [highlight.metrics["psnr"]], s=200, facecolors="none",
                    edgecolors="red", linewidths=2, zorder=3)
-    ax.set_xlabel("perceptual distance to truth (start = 1) →")
-    ax.set_ylabel("PSNR vs truth (dB) ↑")
-    ax.set_title(title or "perception–distortion (colour: sharpness)", fontsize=9)
+    ax.margins(x=0.25, y=0.12)
+    ax.set_xlabel("perception: |spectral slope − photographs'| (no reference; lower = more natural)", fontsize=8)
+    ax.set_ylabel("distortion: PSNR vs truth (dB; higher = better)", fontsize=8)
+    ax.set_title(title or "perception–distortion", fontsize=9)
     fig.tight_layout()
     return fig
 

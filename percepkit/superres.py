@@ -31,27 +31,41 @@ import torch.nn.functional as F
 from .backbones import Backbone
 from .images import sample_image, shift, to_tensor
 from .losses import TERMS, CombinedLoss, Lambdas, PatchDiscriminator, PerceptualLoss, adversarial_loss
-from .metrics import high_frequency_energy, psnr, sharpness
+from .metrics import high_frequency_energy, psnr, sharpness, spectral_slope
 from .optimize import optimize_image
 from .weights import resolve_backbone
 
 __all__ = [
     "DEFAULT_GRID", "TINY_GRID", "SuperResolution", "Result",
     "superres_problem", "solve_combined", "precompute_grid", "default_cache_dir",
-    "relative_to_raw", "check_lambdas", "format_lambdas",
+    "relative_to_raw", "check_lambdas", "format_lambdas", "evaluation_backbone", "PHOTOS",
 ]
 
 #: λ settings (pix, perc, style, adv) precomputed by :func:`lambda_explorer`; sliders snap to the nearest.
 DEFAULT_GRID = (
     Lambdas(pix=1), Lambdas(pix=1, perc=1), Lambdas(pix=1, perc=4), Lambdas(perc=1),
-    Lambdas(pix=1, adv=4), Lambdas(pix=1, perc=1, adv=4), Lambdas(pix=1, perc=1, style=1),
-    Lambdas(pix=1, perc=1, style=1, adv=4),
+    Lambdas(pix=1, adv=1), Lambdas(pix=1, adv=4), Lambdas(pix=1, perc=1, adv=4), Lambdas(pix=1, perc=1, style=1),
 )
 #: A subset of DEFAULT_GRID for the scientific image, tests and quick runs (shared through the cache).
 TINY_GRID = (Lambdas(pix=1), Lambdas(pix=1, perc=1), Lambdas(perc=1), Lambdas(pix=1, adv=4),
              Lambdas(pix=1, perc=1, adv=4))
 
-_CACHE_VERSION = 2  # 2: keyed by the weights' fingerprint, not by where they live
+_CACHE_VERSION = 3  # 2: keyed by the weights' fingerprint; 3: middle layers, spectral slope, second network
+
+#: Photographs whose mean spectral slope is the "natural" reference of the perception axis (the problem's
+#: own image is left out, so the measure never sees the truth).
+PHOTOS = ("astronaut", "chelsea", "coffee", "rocket", "camera")
+
+
+def evaluation_backbone(backbone: Backbone | str | None = None) -> str:
+    """The network that *evaluates* results optimised with ``backbone``: never the same one.
+
+    A distance measured with the network that was optimised rewards whatever fooled that
+    network; a second network is an independent judge. ``efficientnet-lite0`` (an ImageNet
+    classifier, always installed) judges every other backbone; ``vgg16-hed`` judges it.
+    """
+    name = resolve_backbone(backbone).name
+    return "vgg16-hed" if name == "efficientnet-lite0" else "efficientnet-lite0"
 
 
 def default_cache_dir() -> Path:
@@ -77,6 +91,8 @@ class SuperResolution:
         offsets: K (dx, dy) shifts in pixels.
         factor: the scale factor.
         settings: everything that defines the problem (used in cache keys).
+        photo_slope: mean :func:`~percepkit.spectral_slope` of the :data:`PHOTOS` other than this
+            image, at this size: what "natural" means on the perception axis.
     """
 
     name: str
@@ -87,6 +103,7 @@ class SuperResolution:
     offsets: list
     factor: int
     settings: dict = field(default_factory=dict)
+    photo_slope: float = float("nan")
 
     def downsample(self, x: torch.Tensor) -> torch.Tensor:
         """Average over factor×factor blocks: what the camera would see."""
@@ -138,6 +155,8 @@ def superres_problem(image="astronaut", size: int = 64, factor: int = 4, n_candi
     digest = hashlib.sha256(truth.numpy().tobytes()).hexdigest()[:16]
     prob.settings = dict(name=name, truth=digest, size=size, factor=factor, n_candidates=n_candidates,
                          jitter=float(jitter), seed=seed)
+    others = [p for p in PHOTOS if p != name]
+    prob.photo_slope = sum(spectral_slope(sample_image(p, size)) for p in others) / len(others)
     return prob
 
 
@@ -155,8 +174,12 @@ class Result:
             averaged over the last cycle of candidates (``None`` for inactive terms).
         grads: mean over the run of ‖∂(λ_t · L_t / L_t(start)) / ∂x‖ for each active term:
             how hard each term pulls on the image.
-        metrics: ``psnr`` (dB, vs the truth), ``perceptual`` (feature distance to the truth ÷
-            that of the start), ``sharpness`` and ``hf`` (÷ the truth's), ``seconds``.
+        metrics: distortion (full-reference, vs the truth): ``psnr`` (dB); ``perceptual``, the
+            feature distance to the truth on the optimised backbone ÷ that of the start;
+            ``eval_distance``, the same on :func:`evaluation_backbone` (a network that was *not*
+            optimised). Perception (no reference): ``slope``, the :func:`~percepkit.spectral_slope`,
+            and ``slope_gap`` = |slope − the photos' slope| (0 = as natural as photographs by this
+            statistic). Also ``sharpness`` and ``hf`` (÷ the truth's) and ``seconds``.
         reference: raw term values at the start (what λ are relative to).
         history: per step, ``value_<term>`` and ``grad_<term>`` of each active term.
     """
@@ -193,11 +216,11 @@ def check_lambdas(lambdas) -> Lambdas:
 
 
 def _layers(backbone: Backbone, layers, style_layers):
-    return (tuple(layers) if layers is not None else backbone.default_layers[:2],
+    return (tuple(layers) if layers is not None else backbone.default_layers[1:4],
             tuple(style_layers) if style_layers is not None else backbone.style_layers[:2])
 
 
-def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone | str | None = None, steps: int = 24,
+def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone | str | None = None, steps: int = 60,
                    lr: float = 0.03,
                    d_lr: float = 2e-3, layers=None, style_layers=None, seed: int = 0, progress: bool = True,
                    threads: int | None = 1) -> Result:
@@ -220,8 +243,9 @@ def solve_combined(problem: SuperResolution, lambdas, backbone: Backbone | str |
         backbone: a :class:`~percepkit.Backbone`, a backbone name, or ``None`` (the default one).
         steps, lr: image optimisation (Adam).
         d_lr: the discriminator's Adam learning rate.
-        layers, style_layers: default the first two of the backbone's default/style layers (a run
-            then takes a few seconds on a CPU).
+        layers, style_layers: default the 2nd–4th of the backbone's default layers (middle layers:
+            the shallowest is as shift-sensitive as the pixels and would only re-teach the pixel
+            term) and the first two style layers; a run then takes a few CPU-seconds.
         seed: seeds the discriminator.
         progress: show a progress bar.
         threads: torch intra-op threads during the solve (restored afterwards); ``None`` keeps the
@@ -295,7 +319,12 @@ def _solve(problem, lambdas, backbone, steps, lr, d_lr, layers, style_layers, se
     grads = {t: sum(history[f"grad_{t}"]) / steps for t in active}
     with torch.no_grad():
         perc = PerceptualLoss(backbone, layers).set_target(problem.truth)
+        judge = resolve_backbone(evaluation_backbone(backbone))
+        other = PerceptualLoss(judge, judge.default_layers[1:4]).set_target(problem.truth)
+        slope = spectral_slope(x)
         metrics = dict(psnr=psnr(x, problem.truth), perceptual=float(perc(x)) / float(perc(x0)),
+                       eval_distance=float(other(x)) / float(other(x0)), slope=slope,
+                       slope_gap=abs(slope - problem.photo_slope),
                        sharpness=sharpness(x) / sharpness(problem.truth),
                        hf=high_frequency_energy(x) / high_frequency_energy(problem.truth),
                        seconds=time.perf_counter() - t0)
@@ -331,7 +360,7 @@ def _key(problem, backbone, lam, steps, lr, d_lr, layers, style_layers, seed) ->
 
 
 def precompute_grid(problem: SuperResolution, grid=DEFAULT_GRID, backbone: Backbone | str | None = None,
-                    steps: int = 24, lr: float = 0.03, d_lr: float = 2e-3, layers=None, style_layers=None, seed: int = 0,
+                    steps: int = 60, lr: float = 0.03, d_lr: float = 2e-3, layers=None, style_layers=None, seed: int = 0,
                     cache_dir=None, progress: bool = True) -> list[Result]:
     """Solve every λ setting of ``grid`` once; each result is cached on disk, keyed by a hash of the
     problem, backbone, λ and solver settings, so a re-run only loads files.

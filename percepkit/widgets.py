@@ -97,8 +97,9 @@ def _numbers_html(lam, r: Result, exact: bool) -> str:
     return (f"{style}<div class='pk-lambda-numbers'><b>showing:</b> {head}<br>"
             "<table><tr><th>term</th><th>λ</th><th>value ÷ start</th><th>mean ‖grad‖</th><th>dominates</th></tr>"
             + "".join(rows) + "</table>"
-            f"PSNR {m['psnr']:.2f} dB · perceptual distance {m['perceptual']:.3f} (start = 1) · "
-            f"sharpness {m['sharpness']:.2f}× truth · high-freq. energy {m['hf']:.2f}× truth · "
+            f"PSNR {m['psnr']:.2f} dB · feature distance on a second network {m['eval_distance']:.3f} (start = 1) · "
+            f"spectral slope {m['slope']:.2f} (gap to photographs {m['slope_gap']:.2f}) · "
+            f"sharpness {m['sharpness']:.2f}× truth · "
             f"solved in {m['seconds']:.1f} s</div>")
 
 
@@ -246,7 +247,7 @@ class LambdaExplorer:
 
 
 def lambda_explorer(image="astronaut", size: int = 64, backbone: Backbone | str | None = None, grid=DEFAULT_GRID,
-                    steps: int = 24, lr: float = 0.03, d_lr: float = 2e-3, layers=None, style_layers=None,
+                    steps: int = 60, lr: float = 0.03, d_lr: float = 2e-3, layers=None, style_layers=None,
                     seed: int = 0, cache_dir=None, progress: bool = True, initial=None,
                     problem: SuperResolution | None = None, **problem_kw) -> LambdaExplorer:
     """Build the whole λ panel in one call: problem, precomputed (cached) grid, sliders, plot.

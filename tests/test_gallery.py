@@ -4,6 +4,7 @@ The builder runs here on small throwaway notebooks; the real notebooks are execu
 ``make test`` (nbval) and by ``make html`` itself, which fails on a missing figure.
 """
 
+import html
 import importlib.util
 import re
 from pathlib import Path
@@ -101,3 +102,27 @@ def test_gallery_fails_on_an_error_or_a_notebook_without_figures(tmp_path):
     bare = _notebook(tmp_path / "04_bare.ipynb", "Bare", [nbformat.v4.new_code_cell("x = 1")])
     with pytest.raises(RuntimeError, match="04_bare.ipynb produced no figures"):
         gallery.build([bare], tmp_path / "site", timeout=60, log=lambda *_: None)
+
+
+def test_every_png_figure_gets_alt_text_with_its_section_reading_and_numbers():
+    nb = nbformat.v4.new_notebook()
+    plot = nbformat.v4.new_code_cell("...")
+    png = {"output_type": "display_data", "metadata": {}, "data": {"image/png": "iVBORw0KGgo=", "text/plain": "<Figure>"}}
+    plot.outputs = [nbformat.v4.new_output("stream", name="stdout", text="sharpness 0.0175 vs 0.0043\n"),
+                    nbformat.from_dict(png), nbformat.from_dict(png)]
+    quiet = nbformat.v4.new_code_cell("...")
+    quiet.outputs = [nbformat.from_dict(png)]
+    nb.cells = [nbformat.v4.new_markdown_cell("# Title"), nbformat.v4.new_markdown_cell("## 4. Measuring the *blur*"),
+                plot, nbformat.v4.new_markdown_cell("The mean keeps a quarter of the $x$ gradient. More text."),
+                nbformat.v4.new_markdown_cell("## 5. Next section"), quiet, nbformat.v4.new_markdown_cell("## 6. Later")]
+    alts = gallery.alt_texts(nb)
+    assert alts == [
+        "Figure 1 of 2 in '4. Measuring the blur'. What it shows: The mean keeps a quarter of the x gradient. "
+        "Numbers printed with it: sharpness 0.0175 vs 0.0043.",
+        "Figure 2 of 2 in '4. Measuring the blur'. What it shows: The mean keeps a quarter of the x gradient. "
+        "Numbers printed with it: sharpness 0.0175 vs 0.0043.",
+        "Figure 1 of 1 in '5. Next section'.",  # the next markdown is a new section: no reading to borrow
+    ]
+    page = gallery.render(nb)
+    found = [html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"[^>]*src="data:image/png;base64,', page)]
+    assert found == alts

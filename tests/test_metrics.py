@@ -68,3 +68,69 @@ def test_detail_split_rejects_mismatched_shapes_and_flat_references():
         pk.detail_split(ref, pk.sample_image("astronaut", 16))
     with pytest.raises(ValueError, match="no detail"):
         pk.detail_split(ref, torch.full_like(ref, 0.5))
+
+
+def test_layout_correlation_is_the_pearson_correlation_of_blurred_brightness():
+    import numpy as np
+
+    x, y = pk.sample_image("astronaut", (40, 56)), pk.sample_image("coffee", (40, 56))
+    a = pk.blur(x.double(), 2.0).mean(1).flatten().numpy()
+    b = pk.blur(y.double(), 2.0).mean(1).flatten().numpy()
+    assert pk.layout_correlation(x, y) == pytest.approx(float(np.corrcoef(a, b)[0, 1]), abs=1e-9)
+    assert pk.layout_correlation(x, x) == pytest.approx(1.0)
+    assert pk.layout_correlation(0.3 * x + 0.4, x) == pytest.approx(1.0)  # brightness and contrast do not count
+    assert pk.layout_correlation(1 - x, x) == pytest.approx(-1.0)
+
+
+def test_layout_correlation_ignores_fine_noise_but_not_a_different_picture():
+    x = pk.sample_image("astronaut", 64)
+    assert pk.layout_correlation(pk.add_noise(x, 0.2, seed=3), x) > 0.9
+    assert abs(pk.layout_correlation(pk.sample_image("brick", 64), x)) < 0.5
+
+
+def test_layout_correlation_rejects_batches_mismatches_and_flat_images():
+    x = pk.sample_image("astronaut", 32)
+    with pytest.raises(ValueError, match=r"same shape \(1, 3, H, W\); got \(2, 3, 32, 32\)"):
+        pk.layout_correlation(torch.cat([x, x]), torch.cat([x, x]))
+    with pytest.raises(ValueError, match="same shape"):
+        pk.layout_correlation(x, pk.sample_image("astronaut", 16))
+    with pytest.raises(ValueError, match="flat"):
+        pk.layout_correlation(x, torch.full_like(x, 0.5))
+
+
+def _power_law_image(alpha, size=64, seed=0):
+    """Random phases with amplitude f^(−α/2): power ∝ 1/f^α by construction."""
+    g = torch.Generator().manual_seed(seed)
+    fy = torch.fft.fftfreq(size, dtype=torch.float64).view(-1, 1)
+    fx = torch.fft.fftfreq(size, dtype=torch.float64).view(1, -1)
+    f = (fy.square() + fx.square()).sqrt()
+    f[0, 0] = 1.0
+    spectrum = f ** (-alpha / 2) * torch.exp(2j * torch.pi * torch.rand(size, size, generator=g, dtype=torch.float64))
+    img = torch.fft.ifft2(spectrum).real
+    img = 0.5 + 0.2 * img / img.std()
+    return img.clamp(0, 1).float().expand(1, 3, size, size).contiguous()
+
+
+@pytest.mark.parametrize("alpha", [1.0, 2.0, 3.0])
+def test_spectral_slope_recovers_the_exponent_of_a_synthetic_power_law(alpha):
+    # Measured: 1.07, 2.10, 3.13 (the clamp to [0, 1] and the window shift it slightly).
+    assert pk.spectral_slope(_power_law_image(alpha)) == pytest.approx(alpha, abs=0.2)
+
+
+def test_spectral_slope_orders_blur_photo_and_noise():
+    photo = pk.sample_image("chelsea", 64)
+    white = torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(0))
+    assert abs(pk.spectral_slope(white)) < 0.3  # white noise: flat spectrum
+    blurred, noisy = pk.spectral_slope(pk.blur(photo, 1.5)), pk.spectral_slope(pk.add_noise(photo, 0.1, seed=2))
+    assert blurred > pk.spectral_slope(photo) + 2 > noisy + 2  # blur steepens, noise flattens
+    # brightness and contrast do not change it
+    assert pk.spectral_slope(0.5 * photo + 0.2) == pytest.approx(pk.spectral_slope(photo), abs=1e-6)
+
+
+def test_spectral_slope_rejects_batches_tiny_and_flat_images():
+    with pytest.raises(ValueError, match=r"H, W >= 16; got \(2, 3, 32, 32\)"):
+        pk.spectral_slope(torch.rand(2, 3, 32, 32))
+    with pytest.raises(ValueError, match=r"got \(1, 3, 8, 64\)"):
+        pk.spectral_slope(torch.rand(1, 3, 8, 64))
+    with pytest.raises(ValueError, match="no spectral energy"):
+        pk.spectral_slope(torch.full((1, 3, 32, 32), 0.5))

@@ -125,3 +125,21 @@ def test_term_grads_record_each_terms_pull_and_step_on_their_sum(rand19):
         pk.optimize_image(c, start, steps=1, optimizer="lbfgs", term_grads=True, progress=False)
     with pytest.raises(TypeError, match=r"\.terms dict"):
         pk.optimize_image(lambda z: z.mean(), start, steps=1, term_grads=True, progress=False)
+
+
+def test_invert_features_matches_a_shallow_layer_and_gets_the_picture_back(rand19):
+    x = pk.sample_image("astronaut", 40)
+    out, fit = pk.invert_features(x, "relu1_2", rand19, steps=30, progress=False)
+    assert out.shape == x.shape and out.min() >= 0 and out.max() <= 1
+    assert fit < 0.1, "the features are matched far better than grey's"
+    assert pk.layout_correlation(out, x) > 0.8 and pk.psnr(out, x) > 15
+    again, _ = pk.invert_features(x, "relu1_2", rand19, steps=30, progress=False)
+    assert torch.equal(out, again)  # seeded start
+
+
+def test_invert_features_fails_clearly(rand19):
+    x = pk.sample_image("astronaut", 32)
+    with pytest.raises(ValueError, match="one image"):
+        pk.invert_features(torch.cat([x, x]), "relu1_2", rand19, steps=1, progress=False)
+    with pytest.raises((KeyError, ValueError), match="relu9_9"):
+        pk.invert_features(x, "relu9_9", rand19, steps=1, progress=False)

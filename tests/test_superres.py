@@ -107,3 +107,29 @@ def test_functions_take_a_backbone_by_name(sr_problem):
         pk.PerceptualLoss(42)
     with pytest.raises(ValueError, match="unknown backbone 'vgg21'"):
         pk.PerceptualLoss("vgg21")
+
+
+def test_problem_photo_slope_is_the_mean_slope_of_the_other_photos(sr_problem):
+    others = [p for p in superres.PHOTOS if p != sr_problem.name]
+    assert sr_problem.name in superres.PHOTOS and len(others) == len(superres.PHOTOS) - 1  # the truth is left out
+    expected = sum(pk.spectral_slope(pk.sample_image(p, SR_SIZE)) for p in others) / len(others)
+    assert sr_problem.photo_slope == pytest.approx(expected, rel=1e-12)
+
+
+def test_results_carry_perception_and_a_second_networks_distance(sr_problem, sr_results):
+    hed = pk.resolve_backbone("vgg16-hed")
+    judge = pk.PerceptualLoss(hed, hed.default_layers[1:4]).set_target(sr_problem.truth)
+    for r in sr_results:
+        m = r.metrics
+        assert m["slope"] == pytest.approx(pk.spectral_slope(r.image), rel=1e-9)
+        assert m["slope_gap"] == pytest.approx(abs(m["slope"] - sr_problem.photo_slope), rel=1e-9)
+        with torch.no_grad():  # results optimised on lite0 are judged by HED, relative to the start
+            expected = float(judge(r.image)) / float(judge(sr_problem.start))
+        assert m["eval_distance"] == pytest.approx(expected, rel=1e-4)
+
+
+def test_the_evaluation_network_is_never_the_optimised_one():
+    for name in pk.available_backbones():
+        assert superres.evaluation_backbone(name) != name
+    assert superres.evaluation_backbone("efficientnet-lite0") == "vgg16-hed"
+    assert superres.evaluation_backbone("vgg16-hed") == "efficientnet-lite0"

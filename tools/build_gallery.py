@@ -216,10 +216,61 @@ def freeze_widgets(nb) -> int:
     return frozen
 
 
+def _plain(markdown: str, limit: int) -> str:
+    """Markdown → one line of plain text (no formulas, links or markup), cut at ``limit`` characters."""
+    text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
+    text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"[*_`#>]|\$", "", text)
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
+
+
+def alt_texts(nb) -> list[str]:
+    """One alt text per PNG figure, in page order: what the figure is for and the numbers printed with it.
+
+    Built from the notebook itself: the section heading above the figure, the first sentence of the
+    markdown cell that follows it (the notebook's own reading of the figure), and the text the same cell
+    printed (its measured numbers).
+    """
+    alts, heading, cells = [], "", nb.cells
+    for i, cell in enumerate(cells):
+        if cell.cell_type == "markdown":
+            found = [ln.lstrip("#").strip() for ln in cell.source.splitlines() if ln.startswith("#")]
+            heading = found[-1] if found else heading
+            continue
+        if cell.cell_type != "code":
+            continue
+        outputs = cell.get("outputs", [])
+        printed = _plain("".join(o.get("text", "") for o in outputs if o.get("output_type") == "stream"
+                                 and o.get("name") == "stdout"), 500)
+        after = next((c.source for c in cells[i + 1:] if c.cell_type == "markdown"), "")
+        first = re.split(r"(?<=[.!?])\s", after.strip(), maxsplit=1)[0]
+        reading = "" if first.startswith("#") else _plain(first, 300)  # a new section is no reading
+        pngs = [o for o in outputs
+                if o.get("output_type") in ("display_data", "execute_result") and "image/png" in o.get("data", {})]
+        for k in range(len(pngs)):
+            parts = [f"Figure {k + 1} of {len(pngs)} in '{_plain(heading, 120)}'"]
+            if reading:
+                parts.append(f"What it shows: {reading}")
+            if printed:
+                parts.append(f"Numbers printed with it: {printed}")
+            alts.append(". ".join(p.rstrip(".") for p in parts) + ".")
+    return alts
+
+
 def render(nb) -> str:
-    """The executed notebook as one self-contained HTML page (JupyterLab look, images inline)."""
+    """The executed notebook as one self-contained HTML page (JupyterLab look, images inline, alt texts)."""
+    from bs4 import BeautifulSoup  # nbconvert's own dependency
+
     body, _ = HTMLExporter(template_name="lab", mathjax_url=MATHJAX_URL).from_notebook_node(nb)
-    return body
+    soup = BeautifulSoup(body, features="html.parser")
+    images = soup.select('div.jp-RenderedImage img[src^="data:image/png"]')
+    alts = alt_texts(nb)
+    if len(images) != len(alts):
+        raise RuntimeError(f"the page has {len(images)} PNG figures but the notebook {len(alts)}: alt texts would not match")
+    for img, alt in zip(images, alts):
+        img["alt"] = alt
+    return str(soup)
 
 
 _CSS = """
