@@ -319,6 +319,7 @@ class CrossValidation:
         layers: ``{layer: held-out agreement}`` of each layer alone (no fitting).
         chosen: held-out agreement of "the best single layer", chosen on the training folds each time.
         weights: the weights fitted on all the answers (for display), ``{layer: w}`` on relative distances.
+        in_sample: agreement of those weights with the answers they were fitted on (optimistic).
         n_triplets: triplets with at least one answer.
     """
 
@@ -327,6 +328,7 @@ class CrossValidation:
     chosen: float
     weights: dict
     n_triplets: int
+    in_sample: float
 
     @property
     def best_layer(self) -> str:
@@ -371,8 +373,9 @@ def cross_validate(dist: Distances, counts, folds: int = 5, repeats: int = 20, s
         for l in dist.layers:
             per_layer[l].append(agreement(layer_d[l][seen], counts[seen]))
     w = fit_layer_weights(x_all[seen], p_all[seen], l2=l2)
+    in_sample = agreement((dist.relative @ w)[seen], counts[seen])
     return CrossValidation(float(np.mean(fitted)), {l: float(np.mean(v)) for l, v in per_layer.items()},
-                           float(np.mean(chosen)), dict(zip(dist.layers, map(float, w))), len(seen))
+                           float(np.mean(chosen)), dict(zip(dist.layers, map(float, w))), len(seen), in_sample)
 
 
 # --- answer files and the class experiment ---------------------------------------------------

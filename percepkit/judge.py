@@ -189,13 +189,13 @@ _FAMILY_COLOURS = {"pixel": "#888888", "layer": None, "package": "#1f77b4", "sty
 
 
 def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: dict | None = None, ax=None,
-                   title: str | None = None, matched: dict | None = None):
+                   title: str | None = None, matched: dict | None = None, ceiling_label: str = "observer vs itself"):
     """Horizontal bars: each metric's agreement with the answers, chance (50 %) and the ceiling.
 
     Args:
         scores: ``{metric: agreement}`` in display order.
         layers: which metrics are backbone layers (coloured shallow → deep).
-        ceiling: the observer's self-agreement (dashed line), if measured.
+        ceiling: the observer's self-agreement (dashed line), if measured; ``ceiling_label`` names it.
         ci: optional ``{metric: (low, high)}`` drawn as error bars.
         matched: optional ``{metric: agreement on the MSE-matched triplets}``, drawn as dots.
     Returns:
@@ -205,7 +205,7 @@ def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: di
 
     names = list(scores)
     if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.2))
+        fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.6))
     else:
         fig = ax.figure
     cmap = plt.get_cmap("viridis")
@@ -235,11 +235,11 @@ def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: di
         ax.text(1, yy, f"{v:.0f}%", va="center", ha="left", fontsize=8, color="white", fontweight="bold")
     ax.axvline(50, color="k", lw=1, ls=":", label="chance (50 %)")
     if ceiling is not None and ceiling == ceiling:
-        ax.axvline(ceiling * 100, color="#d62728", lw=1.5, ls="--", label=f"observer vs itself ({ceiling:.0%})")
+        ax.axvline(ceiling * 100, color="#d62728", lw=1.5, ls="--", label=f"{ceiling_label} ({ceiling:.0%})")
     ax.set_yticks(y, names, fontsize=9)
     ax.set_xlim(0, 100)
     ax.set_xlabel("agreement with the answers (%)")
-    ax.legend(fontsize=7, loc="lower right", framealpha=0.9)
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncol=2, frameon=False)
     if title:
         ax.set_title(title, fontsize=10)
     fig.tight_layout()

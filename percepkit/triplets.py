@@ -230,21 +230,21 @@ def _unmatched(size):
     out = []
     for name, d in (("astronaut", 3), ("chelsea", 3), ("rocket", 4)):
         x = _sample(name, size)
-        out.append(("L2 mean vs one sharp guess", name, x, (f"mean of 5 copies shifted by {d} px", _ghost(x, d)),
-                    (f"one copy shifted by {d} px", shift(x, d))))
+        out.append(("L2 mean vs one sharp guess", name, x, (f"mean of 5 placements, ±{d} px", _ghost(x, d)),
+                    (f"one placement, {d} px right", shift(x, d))))
     for name in ("brick", "grass", "gravel"):
         ref = _texture(name, size, "tl")
-        out.append(("texture swap vs blur", name, ref, ("another patch of the same texture", _texture(name, size, "br")),
+        out.append(("texture swap vs blur", name, ref, ("another patch, same texture", _texture(name, size, "br")),
                     ("blur σ=1.5", blur(ref, 1.5))))
     for name, other in (("grass", "gravel"), ("gravel", "brick")):
         out.append(("same texture vs other texture", name, _texture(name, size, "tl"),
-                    ("another patch of the same texture", _texture(name, size, "br")),
+                    ("another patch, same texture", _texture(name, size, "br")),
                     (f"a patch of {other}", _texture(other, size, "br"))))
     for name in ("astronaut", "coffee"):
         x = _sample(name, size)
         start, sharp = _superres(x, 3)
         out.append(("super-resolution: blurry vs detail misplaced", name, x, ("bicubic ×4 (blurry)", start),
-                    ("bicubic + lost detail moved 3 px", sharp)))
+                    ("bicubic + detail, 3 px off", sharp)))
     for name in ("rocket", "coffee"):
         x = _sample(name, size)
         out.append(("big shift vs noise", name, x, ("whole-pixel shift 4 px", shift(x, 4)), ("noise σ=0.05", _noise(x, 0.05, 7))))
