@@ -319,7 +319,9 @@ class CrossValidation:
         layers: ``{layer: held-out agreement}`` of each layer alone (no fitting).
         chosen: held-out agreement of "the best single layer", chosen on the training folds each time.
         weights: the weights fitted on all the answers (for display), ``{layer: w}`` on relative distances.
-        in_sample: agreement of those weights with the answers they were fitted on (optimistic).
+        in_sample: agreement of those weights with the answers they were fitted on.
+        shares: ``{layer: share}`` of the fitted weights after standardising each layer's differences
+            (so that layers on different scales compare): how much each layer counts, summing to 1.
         n_triplets: triplets with at least one answer.
     """
 
@@ -329,6 +331,7 @@ class CrossValidation:
     weights: dict
     n_triplets: int
     in_sample: float
+    shares: dict
 
     @property
     def best_layer(self) -> str:
@@ -374,8 +377,11 @@ def cross_validate(dist: Distances, counts, folds: int = 5, repeats: int = 20, s
             per_layer[l].append(agreement(layer_d[l][seen], counts[seen]))
     w = fit_layer_weights(x_all[seen], p_all[seen], l2=l2)
     in_sample = agreement((dist.relative @ w)[seen], counts[seen])
+    std = w * np.sqrt((x_all[seen] ** 2).mean(0))
+    shares = std / std.sum() if std.sum() > 0 else std
     return CrossValidation(float(np.mean(fitted)), {l: float(np.mean(v)) for l, v in per_layer.items()},
-                           float(np.mean(chosen)), dict(zip(dist.layers, map(float, w))), len(seen), in_sample)
+                           float(np.mean(chosen)), dict(zip(dist.layers, map(float, w))), len(seen), in_sample,
+                           dict(zip(dist.layers, map(float, shares))))
 
 
 # --- answer files and the class experiment ---------------------------------------------------
