@@ -242,9 +242,9 @@ def simulate_observer(tset: TripletSet, d=None, lapse: float = 0.3, seed: int = 
     if not 0 <= lapse <= 1:
         raise ValueError(f"expected lapse (probability of a random guess) in [0, 1]; got {lapse!r}")
     rng = np.random.default_rng(seed)
+    if d is not None and np.shape(d) != (len(tset.triplets), 2):
+        raise ValueError(f"expected distances of shape ({len(tset.triplets)}, 2) [to A, to B]; got shape {np.shape(d)}")
     want = picks(d) if d is not None else np.full(len(tset.triplets), 0.5)
-    if len(want) != len(tset.triplets):
-        raise ValueError(f"expected distances for {len(tset.triplets)} triplets; got {len(want)}")
     out = []
     for i, swapped in tset.order:
         guess = rng.random() < lapse or want[i] == 0.5
@@ -491,7 +491,11 @@ def pool_answers(sources, tset: TripletSet, dist: Distances, method: str = "boot
         raise ValueError(f"expected method 'bootstrap' or 'wilson'; got {method!r}")
     if not 0 < level < 1:
         raise ValueError(f"expected 0 < level < 1; got {level!r}")
-    if isinstance(sources, (str, os.PathLike)) or not len(sources):
+    if isinstance(sources, (str, os.PathLike)):
+        raise ValueError(f"expected a list of answer files or choice lists, one per observer; got one path {str(sources)!r}"
+                         " (wrap it in a list)")
+    sources = list(sources)
+    if not sources:
         raise ValueError("expected a non-empty list of answer files or choice lists, one per observer")
     if not isinstance(dist, Distances) or dist.relative.shape[0] != len(tset.triplets):
         raise ValueError(f"expected the Distances of this triplet set ({len(tset.triplets)} triplets)")

@@ -86,6 +86,7 @@ class JudgePanel:
         self.folder = Path(folder).expanduser() if folder is not None else default_answers_dir()
         self.choices: list = [None] * len(tset)
         self.path: Path | None = None
+        self._saved = "your answers are saved after each click"
         self._pngs: dict = {}
         px = f"{scale * tset.size}px"
         self.images = [W.Image(format="png", layout=W.Layout(width=px, height=px)) for _ in range(3)]
@@ -161,7 +162,7 @@ class JudgePanel:
             b.disabled = st.done
         self.undo_button.disabled = st.judged == 0
         self.progress.value = st.progress
-        self.status.value = getattr(self, "_saved", "your answers are saved after each click")
+        self.status.value = self._saved
         return st
 
     def _ipython_display_(self):

@@ -139,6 +139,8 @@ def test_simulated_observer_follows_its_metric_with_lapses(tset, dist):
     assert lapsing == pytest.approx(1 - 0.4 / 2, abs=0.02)
     with pytest.raises(ValueError, match="lapse"):
         pk.simulate_observer(tset, d, lapse=1.5)
+    with pytest.raises(ValueError, match=r"shape \(30, 2\)"):
+        pk.simulate_observer(tset, d[:, 0])
 
 
 def test_tally_undoes_the_swaps(tset):
@@ -274,6 +276,8 @@ def test_more_observers_narrow_the_interval_but_not_to_zero(tset, dist):
     assert w30 < w1 and w30 > 0.02  # the triplets are resampled too: 30 of them leave some uncertainty
     with pytest.raises(ValueError, match="non-empty list"):
         pk.pool_answers([], tset, dist)
+    with pytest.raises(ValueError, match="wrap it in a list"):
+        pk.pool_answers("answers.json", tset, dist)
     with pytest.raises(ValueError, match="method"):
         pk.pool_answers([["A"] * 40], tset, dist, method="t-test")
 
