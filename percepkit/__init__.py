@@ -1,13 +1,31 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
 Flow of data: images → backbones → weights → metrics → losses → texture → optimize → superres → plot → widgets
-(and exercises, cli). Each module imports only modules before it in that list.
+→ triplets → agreement → judge (and exercises, cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, superres, widgets
+from . import exercises, judge, superres, widgets
+from .agreement import (
+    CrossValidation,
+    Distances,
+    Pooled,
+    agreement,
+    cross_validate,
+    fit_layer_weights,
+    load_answers,
+    picks,
+    pool_answers,
+    save_answers,
+    self_agreement,
+    simulate_observer,
+    tally,
+    triplet_distances,
+    wilson,
+)
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
+from .judge import judge_panel, plot_agreement
 from .losses import (
     TERMS,
     CombinedLoss,
@@ -38,6 +56,7 @@ from .superres import (
     superres_problem,
 )
 from .texture import TextureLoss, texture_start
+from .triplets import Triplet, TripletSet, make_triplets
 from .weights import (
     BACKBONES,
     SPECS,
@@ -57,6 +76,7 @@ __all__ = [
     "exercises",
     "superres",
     "widgets",
+    "judge",
     # images
     "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil",
     # backbones
@@ -74,4 +94,8 @@ __all__ = [
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
     "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
+    # notebook 08: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
+    "Triplet", "TripletSet", "make_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
+    "self_agreement", "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",
+    "load_answers", "pool_answers", "Pooled", "wilson", "judge_panel", "plot_agreement",
 ]

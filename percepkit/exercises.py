@@ -15,6 +15,7 @@ __all__ += ["check_receptive_field"]  # 03
 __all__ += ["check_gram_matrix", "check_gram_hw", "check_lambda_rescale", "gram_reference", "lambda_rescale_reference"]  # 04
 __all__ += ["check_feature_extractor", "check_preprocess", "preprocess_reference"]  # 06
 __all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
+__all__ += ["check_two_afc", "two_afc_reference"]  # 08
 
 # --- 01 Why pixel losses blur ---------------------------------------------------------
 
@@ -437,3 +438,62 @@ def check_preprocess(preprocess_fn) -> None:
         raise AssertionError(f"{norm}: values differ from the expected input (max diff {float((got - want).abs().max()):.3g}); "
                              "see preprocess_reference's docstring for the two conventions")
     print("Correct: ImageNet = (x − mean) / std in RGB; Caffe = BGR, ×255, minus the mean.")
+
+
+# --- 08 Your own eyes -----------------------------------------------------------------
+
+
+def two_afc_reference(d_a, d_b, p_a) -> float:
+    """Reference 2AFC agreement: the mean over triplets of p_a where d_a < d_b, 1 − p_a where d_a > d_b,
+    and ½ where d_a == d_b (the metric cannot choose)."""
+    import numpy as np
+
+    d_a, d_b, p_a = (np.asarray(v, dtype=float) for v in (d_a, d_b, p_a))
+    return float(np.mean(np.where(d_a < d_b, p_a, np.where(d_a > d_b, 1 - p_a, 0.5))))
+
+
+#: (distances to A, distances to B, fraction of answers that chose A): small cases the check uses.
+_TWO_AFC_CASES = [
+    ([0.1, 0.5, 0.2, 0.3], [0.2, 0.4, 0.2, 0.9], [1.0, 0.0, 0.0, 1.0]),       # one observer, a tie
+    ([1.0, 2.0, 3.0, 0.5, 0.5], [2.0, 1.0, 1.0, 0.7, 0.5], [0.75, 0.6, 0.1, 0.3, 0.9]),  # a class's fractions
+    ([5.0, 1.0, 2.0], [4.0, 3.0, 2.5], [0.2, 0.9, 0.5]),
+]
+
+
+def check_two_afc(two_afc) -> None:
+    """Check ``two_afc(d_a, d_b, p_a) -> float``: the 2AFC agreement of a metric with answers.
+
+    ``d_a``, ``d_b``: the metric's distances reference→A and reference→B per triplet; ``p_a``: the
+    fraction of answers that chose A. The metric "chooses" the candidate it puts closer.
+    """
+    import math
+
+    import numpy as np
+
+    for d_a, d_b, p_a in _TWO_AFC_CASES:
+        want = two_afc_reference(d_a, d_b, p_a)
+        got = two_afc(np.array(d_a), np.array(d_b), np.array(p_a))
+        if isinstance(got, np.ndarray) and got.size > 1:
+            raise AssertionError(f"two_afc should return one number (the mean over triplets); it returned an array of "
+                                 f"shape {got.shape}")
+        if isinstance(got, (str, bytes)) or not np.isscalar(np.asarray(got).item() if np.size(got) == 1 else got):
+            raise AssertionError(f"two_afc should return a float; it returned {type(got).__name__}")
+        got = float(got)
+        if math.isclose(got, want, abs_tol=1e-9):
+            continue
+        case = f"for d_a={d_a}, d_b={d_b}, p_a={p_a}"
+        d_a_, d_b_, p_ = (np.asarray(v, dtype=float) for v in (d_a, d_b, p_a))
+        majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))
+        if math.isclose(got, 100 * want, rel_tol=1e-9):
+            hint = "You returned a percentage: return a fraction in [0, 1]."
+        elif math.isclose(got, two_afc_reference(d_b, d_a, p_a), abs_tol=1e-9):
+            hint = "You let the metric choose the candidate it puts *farther*: it chooses the one with the smaller distance."
+        elif math.isclose(got, two_afc_reference(d_a, d_b, majority), abs_tol=1e-9):
+            hint = "You used a majority vote: score with the fraction p_a itself (p_a if it chooses A, 1 − p_a if B)."
+        elif (d_a_ == d_b_).any() and any(math.isclose(got, float(np.mean(np.where(d_a_ < d_b_, p_, np.where(
+                d_a_ > d_b_, 1 - p_, tie)))), abs_tol=1e-9) for tie in (p_, 1 - p_)):
+            hint = "Look at the tie (d_a == d_b): the metric cannot choose, so it gets half a point."
+        else:
+            hint = "Per triplet: p_a if d_a < d_b, 1 − p_a if d_a > d_b, ½ if equal; then the mean."
+        raise AssertionError(f"{case}: expected {want:.4f}, got {got:.4f}. {hint}")
+    print("Correct: 2AFC agreement = how often, on average, the metric chooses what the observers chose.")

@@ -20,7 +20,9 @@ For each ``notebooks/NN_*.ipynb``, in headless Debian chromium driven by Python 
 
 and save a screenshot per notebook (``$PERCEPKIT_BROWSER_SHOTS``, default ``build/browser/``).
 In notebook 05 it also moves a λ slider and checks that the image and numbers change through the
-real comm round trip.
+real comm round trip. In notebook 08 it clicks through three triplets of the judging panel and
+undoes one, checks the counter and the pictures, and reads the answers file the panel saved (outside
+the repository; the test deletes it afterwards).
 
 Browser: ``/usr/bin/chromium`` (Debian's package, never ``playwright install``). Missing, it skips with
 the install command — except where ``PERCEPKIT_REQUIRE_BROWSER=1`` (``.ci/run`` sets it), where that
@@ -292,6 +294,51 @@ def _slider_round_trip(page) -> float:
     return roundtrip_s
 
 
+def _judge_round_trip(page) -> str:
+    """Notebook 08: answer A, B, A in the panel, undo once; the counter, the pictures and the saved file follow."""
+    progress, status = page.locator(".pk-judge-progress").first, page.locator(".pk-judge-status").first
+    image_a = page.locator("img.pk-judge-a").first
+    progress.scroll_into_view_if_needed()
+    assert progress.text_content().startswith("judged 0 of 40"), progress.text_content()
+    src_before = image_a.get_attribute("src")
+
+    def click(cls, want):
+        page.locator(f".{cls}").first.click()
+        page.wait_for_function("([sel, want]) => { const e = document.querySelector(sel); "
+                               "return e && e.textContent.startsWith(want); }",
+                               arg=[".pk-judge-progress", want], timeout=30_000)
+
+    click("pk-judge-a-button", "judged 1 of 40")
+    click("pk-judge-b-button", "judged 2 of 40")
+    click("pk-judge-a-button", "judged 3 of 40")
+    page.wait_for_function("([sel, old]) => { const e = document.querySelector(sel); "
+                           "return e && e.getAttribute('src') !== old; }",
+                           arg=["img.pk-judge-a", src_before], timeout=30_000)
+    click("pk-judge-undo", "judged 2 of 40")
+    page.wait_for_function("() => { const e = document.querySelector('.pk-judge-status'); "
+                           "return e && e.textContent.includes('saved to'); }", timeout=30_000)
+    saved = Path(status.text_content().split("saved to", 1)[1].strip())
+    try:
+        assert saved.is_file(), f"the panel says it saved to {saved}, which does not exist"
+        assert ROOT not in saved.resolve().parents, f"the panel wrote into the repository: {saved}"
+        deadline = time.monotonic() + 10
+        while True:  # the undo's save may land a moment after its counter
+            doc = json.loads(saved.read_text())
+            got = [it["choice"] for it in doc["items"][:4]]
+            if got == ["A", "B", None, None] or time.monotonic() > deadline:
+                break
+            time.sleep(0.2)
+        assert doc["format"] == "percepkit-2afc" and len(doc["items"]) == 40, doc.get("format")
+        assert got == ["A", "B", None, None], f"saved answers {got}, expected A, B and the undone third gone"
+    finally:
+        saved.unlink(missing_ok=True)
+        try:
+            saved.parent.rmdir()  # only if the panel's folder is now empty
+        except OSError:
+            pass
+    return f"; panel: 3 answers, 1 undo, counter and file followed ({saved.name})"
+
+
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
 def test_notebook_in_chromium(lab, browser, path):
     url, token, log = lab
@@ -326,7 +373,9 @@ def test_notebook_in_chromium(lab, browser, path):
         extra = ""
         if not problems and path.name.startswith("05_"):
             extra = f"; slider → new image in the page {_slider_round_trip(page) * 1000:.0f} ms"
-        first = page.locator(".jp-OutputArea-output .widget-slider").first  # the panel, else the first figure
+        if not problems and path.name.startswith("08_"):
+            extra = _judge_round_trip(page)
+        first = page.locator(".jp-OutputArea-output .widget-slider, .pk-judge-progress").first  # a panel, else a figure
         if not first.count():
             first = page.locator(".jp-OutputArea-output.jp-RenderedImage img").first
         if first.count():

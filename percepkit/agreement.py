@@ -1,0 +1,547 @@
+"""Scoring metrics against people: 2AFC agreement, an observer's consistency, calibration, pooling.
+
+The LPIPS paper (Zhang et al. 2018) scores a distance metric by two-alternative forced choice:
+for a reference and two candidates, the metric "chooses" the candidate it puts closer. If a
+fraction ``p`` of the answers to a triplet chose A, a metric choosing A scores ``p`` on it, one
+choosing B scores ``1 − p``, and a tie (distances within :data:`TIE_RTOL` of each other) scores
+½; the metric's **agreement** is the mean over triplets. Pure functions, numpy in and out:
+
+* :func:`triplet_distances` — every metric's distance from the reference to A and to B;
+* :func:`tally`, :func:`agreement`, :func:`self_agreement`, :func:`simulate_observer`;
+* :func:`fit_layer_weights`, :func:`cross_validate` — non-negative per-layer weights by
+  logistic regression on differences of per-layer distances (LPIPS' "lin" idea, layer level);
+* :func:`save_answers`, :func:`load_answers`, :func:`pool_answers`, :func:`wilson` — the class
+  experiment: answer files in, agreement per metric with a confidence interval out.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import torch
+
+from .backbones import Backbone
+from .losses import content_loss, style_loss
+from .triplets import SET_VERSION, TripletSet
+from .weights import resolve_backbone
+
+__all__ = ["TIE_RTOL", "FORMAT", "Distances", "triplet_distances", "tally", "picks", "agreement", "self_agreement",
+           "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",
+           "load_answers", "pool_answers", "Pooled", "wilson"]
+
+#: Two distances within this relative tolerance are a tie: the metric cannot choose (½ point).
+TIE_RTOL = 1e-3
+#: The ``"format"`` of an answers file.
+FORMAT = "percepkit-2afc"
+
+
+# --- distances -----------------------------------------------------------------------------
+
+
+@dataclass
+class Distances:
+    """Every metric's distances on a triplet set.
+
+    Attributes:
+        table: ``{metric: array (n_triplets, 2)}`` — distance reference→A and reference→B, in the
+            order pixel metrics, layers (shallow → deep), package losses.
+        layers: the backbone's layers, in the table.
+        relative: (n_triplets, 2, n_layers) per-layer distances ÷ the reference's mean squared
+            feature (what ``weights="balanced"`` divides by): the inputs of :func:`fit_layer_weights`.
+        backbone: the backbone's name.
+    """
+
+    table: dict
+    layers: tuple
+    relative: np.ndarray
+    backbone: str
+
+    def __getitem__(self, metric: str) -> np.ndarray:
+        if metric not in self.table:
+            raise KeyError(f"unknown metric {metric!r}; choose one of {list(self.table)}")
+        return self.table[metric]
+
+    @property
+    def metrics(self) -> list:
+        return list(self.table)
+
+
+def _ssim_distance(x: torch.Tensor, y: torch.Tensor) -> float:
+    from skimage.metrics import structural_similarity
+
+    a = x[0].permute(1, 2, 0).double().numpy()
+    b = y[0].permute(1, 2, 0).double().numpy()
+    return 1.0 - float(structural_similarity(a, b, channel_axis=2, data_range=1.0))
+
+
+def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, layers=None,
+                      batch: int = 8, progress: bool = True) -> Distances:
+    """Distances reference→A and reference→B for every triplet and every metric.
+
+    Metrics: ``"L1"``, ``"L2 / PSNR"`` (PSNR orders pairs exactly as L2 does), ``"SSIM"`` (1 − SSIM,
+    scikit-image, 7×7 windows), each layer's feature MSE, ``"perceptual"`` (``pk.PerceptualLoss``
+    with its default weights), ``"perceptual (balanced)"`` (``weights="balanced"``: each layer ÷ the
+    reference's mean squared feature, averaged) and ``"Gram (style)"`` (``pk.StyleLoss``, default
+    style layers and weights). The reference plays the loss's target.
+
+    Args:
+        tset: from :func:`percepkit.make_triplets`.
+        backbone: a Backbone, a name or ``None`` (the default one).
+        layers: the feature layers; ``None`` → ``backbone.default_layers``.
+        batch: triplets per forward pass.
+        progress: show a progress bar.
+    """
+    from tqdm.auto import tqdm
+
+
+    if not isinstance(tset, TripletSet):
+        raise TypeError(f"expected a TripletSet from percepkit.make_triplets; got {type(tset).__name__}")
+    backbone = resolve_backbone(backbone)
+    layers = backbone.resolve_layers(layers)
+    style_layers = backbone.style_layers
+    wanted = tuple(dict.fromkeys(layers + style_layers))
+    n, nl = len(tset.triplets), len(layers)
+    table = {k: np.zeros((n, 2)) for k in ["L1", "L2 / PSNR", "SSIM", *layers, "perceptual", "perceptual (balanced)",
+                                           "Gram (style)"]}
+    relative = np.zeros((n, 2, nl))
+    for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=False):
+        chunk = tset.triplets[start:start + batch]
+        x = torch.cat([im for t in chunk for im in (t.reference, t.a, t.b)])
+        with torch.no_grad():
+            feats = backbone(x, wanted)
+        for j, t in enumerate(chunk):
+            i = start + j
+            f = {k: v[3 * j:3 * j + 3] for k, v in feats.items()}
+            for c, cand in enumerate((t.a, t.b)):
+                table["L1"][i, c] = float((cand - t.reference).abs().mean())
+                table["L2 / PSNR"][i, c] = float((cand - t.reference).square().mean())
+                table["SSIM"][i, c] = _ssim_distance(t.reference, cand)
+                per = {l: float(content_loss(f[l][c + 1:c + 2], f[l][:1])) for l in layers}
+                energy = {l: max(float(f[l][:1].square().mean()), 1e-12) for l in layers}
+                for k, l in enumerate(layers):
+                    table[l][i, c] = per[l]
+                    relative[i, c, k] = per[l] / energy[l]
+                table["perceptual"][i, c] = sum(per.values())
+                table["perceptual (balanced)"][i, c] = relative[i, c].mean()
+                table["Gram (style)"][i, c] = sum(float(style_loss(f[l][c + 1:c + 2], f[l][:1])) for l in style_layers)
+    return Distances(table, layers, relative, backbone.name)
+
+
+# --- answers and agreement -------------------------------------------------------------------
+
+
+def _check_choices(tset: TripletSet, choices) -> list:
+    if isinstance(choices, (str, bytes)) or not hasattr(choices, "__len__"):
+        raise TypeError(f"expected choices as a list of 'A', 'B' or None, one per item shown; got {type(choices).__name__}")
+    if len(choices) != len(tset):
+        raise ValueError(f"expected {len(tset)} choices (one per item shown, None for an unanswered one); got {len(choices)}")
+    bad = sorted({repr(c) for c in choices if c not in ("A", "B", None)})
+    if bad:
+        raise ValueError(f"expected each choice to be 'A', 'B' or None; got {', '.join(bad)}")
+    return list(choices)
+
+
+def tally(tset: TripletSet, *choice_lists) -> np.ndarray:
+    """Count the answers per triplet: array (n_triplets, 2) of [chose a, chose b] (undoing the swaps).
+
+    Args:
+        tset: the set the answers were given to.
+        *choice_lists: one or more observers' choices, each a list of ``"A"``/``"B"``/``None`` in
+            the order shown (``len(tset)`` items; A is what was shown on the left).
+    """
+    counts = np.zeros((len(tset.triplets), 2))
+    for choices in choice_lists:
+        for (i, swapped), c in zip(tset.order, _check_choices(tset, choices)):
+            if c is not None:
+                counts[i, int((c == "B") != swapped)] += 1
+    return counts
+
+
+def _check_pair(d, counts):
+    d, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=float)
+    if d.ndim != 2 or d.shape[1] != 2:
+        raise ValueError(f"expected distances of shape (n_triplets, 2) [to A, to B]; got shape {d.shape}")
+    if counts.shape != d.shape:
+        raise ValueError(f"expected answer counts of shape {d.shape} (one row per triplet: [chose A, chose B]); "
+                         f"got shape {counts.shape}")
+    if (counts < 0).any():
+        raise ValueError("answer counts must be >= 0")
+    return d, counts
+
+
+def picks(d, tie_rtol: float = TIE_RTOL) -> np.ndarray:
+    """What a metric chooses per triplet: 1.0 = A (closer), 0.0 = B, 0.5 = a tie (within ``tie_rtol``)."""
+    d = np.asarray(d, dtype=float)
+    tie = np.abs(d[:, 0] - d[:, 1]) <= tie_rtol * np.maximum(np.abs(d[:, 0]), np.abs(d[:, 1]))
+    return np.where(tie, 0.5, (d[:, 0] < d[:, 1]).astype(float))
+
+
+def agreement(d, counts, tie_rtol: float = TIE_RTOL, triplets=None) -> float:
+    """2AFC agreement of a metric with answers: mean over answered triplets of p (metric picks A),
+    1 − p (picks B) or ½ (a tie), where p is the fraction of answers that chose A.
+
+    Args:
+        d: the metric's distances, (n_triplets, 2).
+        counts: answers per triplet from :func:`tally`, (n_triplets, 2).
+        tie_rtol: distances within this relative tolerance count as a tie.
+        triplets: optional indices to score only those triplets (e.g. ``tset.matched``).
+
+    Returns:
+        float in [0, 1]; ``nan`` when no triplet has an answer.
+    """
+    d, counts = _check_pair(d, counts)
+    if triplets is not None:
+        idx = list(triplets)
+        d, counts = d[idx], counts[idx]
+    n = counts.sum(1)
+    seen = n > 0
+    if not seen.any():
+        return math.nan
+    p = counts[seen, 0] / n[seen]
+    m = picks(d[seen], tie_rtol)
+    return float(np.mean(m * p + (1 - m) * (1 - p)))
+
+
+def self_agreement(counts) -> tuple:
+    """How often two answers to the same triplet agree (the ceiling of any metric's agreement).
+
+    For each triplet answered ``n ≥ 2`` times, ``k`` of them A: the fraction of pairs of answers that
+    agree, ``[k(k−1) + (n−k)(n−k−1)] / [n(n−1)]``; the mean over those triplets. One observer's
+    repeats give their consistency; a class's pooled answers, how much people agree.
+
+    Returns:
+        (agreement, number of triplets it is based on); ``(nan, 0)`` without any repeat.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.ndim != 2 or counts.shape[1] != 2:
+        raise ValueError(f"expected answer counts of shape (n_triplets, 2); got shape {counts.shape}")
+    n = counts.sum(1)
+    use = n >= 2
+    if not use.any():
+        return math.nan, 0
+    k, n = counts[use, 0], n[use]
+    same = (k * (k - 1) + (n - k) * (n - k - 1)) / (n * (n - 1))
+    return float(same.mean()), int(use.sum())
+
+
+def simulate_observer(tset: TripletSet, d=None, lapse: float = 0.3, seed: int = 0) -> list:
+    """A simulated observer's choices, item by item as shown: follows metric ``d`` (the candidate
+    with the smaller distance), except that with probability ``lapse`` it guesses at random.
+
+    ``d=None`` (or ``lapse=1``) is an observer who always guesses. Ties are guesses too.
+
+    Returns:
+        list of ``"A"``/``"B"``, one per item shown (the format of :func:`tally` and the panel).
+    """
+    if not 0 <= lapse <= 1:
+        raise ValueError(f"expected lapse (probability of a random guess) in [0, 1]; got {lapse!r}")
+    rng = np.random.default_rng(seed)
+    if d is not None and np.shape(d) != (len(tset.triplets), 2):
+        raise ValueError(f"expected distances of shape ({len(tset.triplets)}, 2) [to A, to B]; got shape {np.shape(d)}")
+    want = picks(d) if d is not None else np.full(len(tset.triplets), 0.5)
+    out = []
+    for i, swapped in tset.order:
+        guess = rng.random() < lapse or want[i] == 0.5
+        chose_a = rng.random() < 0.5 if guess else want[i] == 1.0
+        out.append("A" if chose_a != swapped else "B")
+    return out
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+
+def fit_layer_weights(x, p, l2: float = 0.01, max_iter: int = 100) -> np.ndarray:
+    """Non-negative weights ``w`` for ``P(A closer) = σ(Σ_l w_l x_l)`` by logistic regression.
+
+    Minimises the mean cross-entropy to ``p`` plus ``l2/2 · ‖v‖²`` on standardised columns
+    (``v = w · rms(x)``), with a projected Newton method (convex: no seed, no learning rate).
+
+    Args:
+        x: (n, L) per-layer distance differences, ``dist(ref, B) − dist(ref, A)`` (positive: A closer).
+        p: (n,) fraction of answers that chose A (soft targets; 0 or 1 for a single answer).
+        l2: ridge penalty; keeps the weights finite when the answers are perfectly separable.
+        max_iter: Newton steps (it usually converges in under 20).
+
+    Returns:
+        (L,) array ``w ≥ 0`` on the original scale of ``x``.
+    """
+    x, p = np.asarray(x, dtype=float), np.asarray(p, dtype=float)
+    if x.ndim != 2 or p.shape != (x.shape[0],) or not len(p):
+        raise ValueError(f"expected x of shape (n, L) and p of shape (n,) with n >= 1; got {x.shape} and {p.shape}")
+    if not (np.isfinite(x).all() and ((p >= 0) & (p <= 1)).all()):
+        raise ValueError("expected finite x and p in [0, 1]")
+    scale = np.sqrt((x**2).mean(0))
+    scale[scale == 0] = 1.0
+    z = x / scale
+    n = len(p)
+
+    def loss(v):
+        s = z @ v
+        return float(np.mean(np.logaddexp(0, s) - p * s) + l2 / 2 * v @ v)
+
+    v = np.zeros(x.shape[1])
+    f = loss(v)
+    for _ in range(max_iter):
+        q = 1 / (1 + np.exp(-(z @ v)))
+        g = z.T @ (q - p) / n + l2 * v
+        free = ~((v <= 0) & (g > 0))  # at the bound and pushing against it: stays 0
+        if not free.any() or np.abs(g[free]).max() < 1e-10:
+            break
+        h = (z[:, free].T * (q * (1 - q))) @ z[:, free] / n + l2 * np.eye(int(free.sum()))
+        step = np.zeros_like(v)
+        step[free] = np.linalg.solve(h, g[free])
+        t = 1.0
+        while t > 1e-10:  # backtracking on the projected step
+            new = np.maximum(v - t * step, 0.0)
+            f_new = loss(new)
+            if f_new <= f - 1e-4 * g @ (v - new):
+                break
+            t /= 2
+        if f - f_new < 1e-14:
+            v, f = new, min(f, f_new)
+            break
+        v, f = new, f_new
+    return v / scale
+
+
+@dataclass
+class CrossValidation:
+    """Held-out agreement of the fitted layer weights against each single layer (same folds).
+
+    Attributes:
+        fitted: held-out agreement of the metric fitted on the other folds (mean over repeats).
+        layers: ``{layer: held-out agreement}`` of each layer alone (no fitting).
+        chosen: held-out agreement of "the best single layer", chosen on the training folds each time.
+        weights: the weights fitted on all the answers (for display), ``{layer: w}`` on relative distances.
+        in_sample: agreement of those weights with the answers they were fitted on.
+        shares: ``{layer: share}`` of the fitted weights after standardising each layer's differences
+            (so that layers on different scales compare): how much each layer counts, summing to 1.
+        n_triplets: triplets with at least one answer.
+    """
+
+    fitted: float
+    layers: dict
+    chosen: float
+    weights: dict
+    n_triplets: int
+    in_sample: float
+    shares: dict
+
+    @property
+    def best_layer(self) -> str:
+        return max(self.layers, key=self.layers.get)
+
+    @property
+    def beats_every_layer(self) -> bool:
+        return self.fitted > max(self.layers.values())
+
+
+def cross_validate(dist: Distances, counts, folds: int = 5, repeats: int = 20, seed: int = 0,
+                   l2: float = 0.01) -> CrossValidation:
+    """K-fold cross-validation of :func:`fit_layer_weights` on the triplets that have answers.
+
+    The features are the per-layer *relative* distances (``dist.relative``), so equal weights give
+    ``"perceptual (balanced)"``. Every fold's fit sees only its training triplets; the held-out
+    triplets are scored with :func:`agreement`.
+    """
+    counts = np.asarray(counts, dtype=float)
+    if counts.shape != (dist.relative.shape[0], 2):
+        raise ValueError(f"expected answer counts of shape ({dist.relative.shape[0]}, 2); got {counts.shape}")
+    seen = np.flatnonzero(counts.sum(1) > 0)
+    if len(seen) < 2 * folds:
+        raise ValueError(f"need at least {2 * folds} answered triplets for {folds}-fold cross-validation; got {len(seen)}")
+    x_all = dist.relative[:, 1, :] - dist.relative[:, 0, :]
+    p_all = counts[:, 0] / np.maximum(counts.sum(1), 1)
+    rng = np.random.default_rng(seed)
+    layer_d = {l: dist.relative[:, :, k] for k, l in enumerate(dist.layers)}
+    fitted, chosen, per_layer = [], [], {l: [] for l in dist.layers}
+    for _ in range(repeats):
+        perm = rng.permutation(seen)
+        pred = np.zeros((len(counts), 2))
+        pick_best = np.zeros((len(counts), 2))
+        for f in range(folds):
+            test, train = perm[f::folds], np.setdiff1d(perm, perm[f::folds])
+            w = fit_layer_weights(x_all[train], p_all[train], l2=l2)
+            pred[test] = dist.relative[test] @ w
+            best = max(dist.layers, key=lambda l: agreement(layer_d[l][train], counts[train]))
+            pick_best[test] = layer_d[best][test]
+        fitted.append(agreement(pred[seen], counts[seen]))
+        chosen.append(agreement(pick_best[seen], counts[seen]))
+        for l in dist.layers:
+            per_layer[l].append(agreement(layer_d[l][seen], counts[seen]))
+    w = fit_layer_weights(x_all[seen], p_all[seen], l2=l2)
+    in_sample = agreement((dist.relative @ w)[seen], counts[seen])
+    std = w * np.sqrt((x_all[seen] ** 2).mean(0))
+    shares = std / std.sum() if std.sum() > 0 else std
+    return CrossValidation(float(np.mean(fitted)), {l: float(np.mean(v)) for l, v in per_layer.items()},
+                           float(np.mean(chosen)), dict(zip(dist.layers, map(float, w))), len(seen), in_sample,
+                           dict(zip(dist.layers, map(float, shares))))
+
+
+# --- answer files and the class experiment ---------------------------------------------------
+
+
+def save_answers(path, tset: TripletSet, choices, observer: str = "") -> Path:
+    """Write an observer's choices to a small JSON file (format :data:`FORMAT`); returns the path."""
+    choices = _check_choices(tset, choices)
+    doc = {"format": FORMAT, "version": SET_VERSION, "set": tset.fingerprint, "size": tset.size, "seed": tset.seed,
+           "repeats": tset.repeats, "observer": str(observer), "saved": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
+           "items": [{"triplet": tset.triplets[i].id, "swapped": bool(s), "choice": c}
+                     for (i, s), c in zip(tset.order, choices)]}
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(json.dumps(doc, indent=1))
+    os.replace(tmp, path)  # never a half-written file
+    return path
+
+
+def load_answers(path, tset: TripletSet) -> list:
+    """Read a file written by :func:`save_answers` (or the panel) for ``tset``; returns its choices.
+
+    Raises:
+        ValueError: not JSON, not an answers file, answers to another triplet set, or items that do
+            not match the set's order — the message says what was expected and what the file holds.
+    """
+    path = Path(path)
+    try:
+        doc = json.loads(path.read_text())
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: expected a JSON answers file ({FORMAT}); it is not valid JSON ({e})") from None
+    if not isinstance(doc, dict) or doc.get("format") != FORMAT:
+        got = doc.get("format") if isinstance(doc, dict) else type(doc).__name__
+        raise ValueError(f"{path}: expected a {FORMAT!r} answers file (key 'format'); got {got!r}")
+    if doc.get("set") != tset.fingerprint:
+        raise ValueError(f"{path}: answers to triplet set {doc.get('set')!r} (size {doc.get('size')}, seed "
+                         f"{doc.get('seed')}, repeats {doc.get('repeats')}); this set is {tset.fingerprint!r} "
+                         f"(size {tset.size}, seed {tset.seed}, repeats {tset.repeats})")
+    items = doc.get("items")
+    if not isinstance(items, list) or len(items) != len(tset):
+        got = len(items) if isinstance(items, list) else type(items).__name__
+        raise ValueError(f"{path}: expected {len(tset)} items (one per triplet shown); got {got}")
+    choices = []
+    for k, ((i, s), item) in enumerate(zip(tset.order, items)):
+        want = {"triplet": tset.triplets[i].id, "swapped": s}
+        if not isinstance(item, dict) or any(item.get(key) != v for key, v in want.items()):
+            raise ValueError(f"{path}: item {k} should be {want}; got {item!r}")
+        choices.append(item.get("choice"))
+    return _check_choices(tset, choices)
+
+
+def wilson(k: float, n: float, z: float = 1.96) -> tuple:
+    """Wilson score interval for a proportion ``k / n`` (``z = 1.96``: 95 %)."""
+    if n <= 0 or not 0 <= k <= n:
+        raise ValueError(f"expected 0 <= k <= n and n > 0; got k={k}, n={n}")
+    p = k / n
+    centre = (p + z * z / (2 * n)) / (1 + z * z / n)
+    half = z * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n)) / (1 + z * z / n)
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+@dataclass
+class Pooled:
+    """A class's answers, pooled (from :func:`pool_answers`).
+
+    Attributes:
+        agreement: ``{metric: agreement}`` on the pooled answers.
+        ci: ``{metric: (low, high)}``, the confidence interval.
+        ceiling: how often two answers to the same triplet agree (:func:`self_agreement`) and its interval.
+        counts: (n_triplets, 2) pooled answers; n_observers; method: ``"bootstrap"`` or ``"wilson"``.
+    """
+
+    agreement: dict
+    ci: dict
+    ceiling: tuple
+    counts: np.ndarray
+    n_observers: int
+    method: str
+
+    def table(self) -> str:
+        """The result as aligned text, one metric per line."""
+        rows = [f"{m:24s} {a:6.1%}   [{lo:6.1%}, {hi:6.1%}]" for m, a in self.agreement.items()
+                for lo, hi in [self.ci[m]]]
+        return "\n".join(rows)
+
+
+def pool_answers(sources, tset: TripletSet, dist: Distances, method: str = "bootstrap", n_boot: int = 2000,
+                 level: float = 0.95, seed: int = 0) -> Pooled:
+    """Pool many observers' answers and score every metric with a confidence interval.
+
+    Args:
+        sources: answer files (paths) and/or lists of choices, one per observer.
+        tset, dist: the triplet set and its :func:`triplet_distances`.
+        method: ``"bootstrap"`` (default): :func:`agreement` on the pooled answers (p = the class's
+            fraction per triplet), with a percentile interval from resampling observers *and*
+            triplets with replacement ``n_boot`` times — honest about both sources of chance.
+            ``"wilson"``: the fraction of individual answers the metric agrees with (a tie: ½), with
+            a Wilson interval that treats every answer as an independent coin (narrower: it ignores
+            that answers to the same triplet go together).
+        level: confidence level of the interval.
+
+    Returns:
+        Pooled.
+    """
+    if method not in ("bootstrap", "wilson"):
+        raise ValueError(f"expected method 'bootstrap' or 'wilson'; got {method!r}")
+    if not 0 < level < 1:
+        raise ValueError(f"expected 0 < level < 1; got {level!r}")
+    if isinstance(sources, (str, os.PathLike)):
+        raise ValueError(f"expected a list of answer files or choice lists, one per observer; got one path {str(sources)!r}"
+                         " (wrap it in a list)")
+    sources = list(sources)
+    if not sources:
+        raise ValueError("expected a non-empty list of answer files or choice lists, one per observer")
+    if not isinstance(dist, Distances) or dist.relative.shape[0] != len(tset.triplets):
+        raise ValueError(f"expected the Distances of this triplet set ({len(tset.triplets)} triplets)")
+    per = np.stack([tally(tset, load_answers(s, tset) if isinstance(s, (str, os.PathLike)) else s) for s in sources])
+    counts = per.sum(0)
+    if method == "wilson":
+        z = _z(level)
+        agree, ci = {}, {}
+        for m, d in dist.table.items():
+            pk_ = picks(d)
+            k, n = float((pk_ * counts[:, 0] + (1 - pk_) * counts[:, 1]).sum()), float(counts.sum())
+            agree[m], ci[m] = k / n, wilson(k, n, z)
+        k, n = _agreeing_pairs(counts)
+        ceiling = (k / n, wilson(k, n, z)) if n else (math.nan, (math.nan, math.nan))
+        return Pooled(agree, ci, ceiling, counts, len(per), method)
+    agree = {m: agreement(d, counts) for m, d in dist.table.items()}
+    rng = np.random.default_rng(seed)
+    names = list(dist.table)
+    pick = np.stack([picks(dist.table[m]) for m in names])  # (metrics, triplets)
+    n_obs, n_tri = per.shape[:2]
+    boot, boot_c = np.full((n_boot, len(names)), np.nan), np.full(n_boot, np.nan)
+    for b in range(n_boot):
+        t = rng.integers(0, n_tri, n_tri)
+        c = per[rng.integers(0, n_obs, n_obs)].sum(0)[t]
+        n = c.sum(1)
+        seen = n > 0
+        if seen.any():
+            p = c[seen, 0] / n[seen]
+            m = pick[:, t[seen]]
+            boot[b] = (m * p + (1 - m) * (1 - p)).mean(1)
+        boot_c[b] = self_agreement(c)[0]
+    q = [(1 - level) / 2 * 100, (1 + level) / 2 * 100]
+    ci = {m: tuple(float(v) for v in np.nanpercentile(boot[:, j], q)) for j, m in enumerate(names)}
+    c0, used = self_agreement(counts)
+    c_ci = tuple(float(v) for v in np.nanpercentile(boot_c, q)) if used and np.isfinite(boot_c).any() else (math.nan,) * 2
+    return Pooled(agree, ci, (c0, c_ci), counts, len(per), method)
+
+
+def _z(level: float) -> float:
+    from statistics import NormalDist
+
+    return NormalDist().inv_cdf(0.5 + level / 2)
+
+
+def _agreeing_pairs(counts) -> tuple:
+    """(agreeing pairs of answers, all pairs) over triplets answered at least twice."""
+    k, n = counts[:, 0], counts.sum(1)
+    use = n >= 2
+    return float((k * (k - 1) + (n - k) * (n - k - 1))[use].sum() / 2), float((n * (n - 1))[use].sum() / 2)

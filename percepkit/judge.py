@@ -1,0 +1,247 @@
+"""Notebook 08's panel and figures: judge triplets by eye, then see every metric's agreement.
+
+* :func:`judge_panel` builds the panel in one call: the reference and candidates A and B side by
+  side (enlarged, ≥ 192 px each), buttons *A is closer* / *B is closer*, a progress counter and
+  *undo*. Every answer is saved at once to a small JSON file (:func:`percepkit.save_answers`) in
+  a folder of the learner's choice — never next to the notebook unless asked.
+* :func:`panel_state` is the panel's pure part (what to show for a list of choices), so it can be
+  tested without a browser.
+* :func:`plot_agreement` draws the bar chart of agreement per metric, with chance, the observer's
+  own consistency (the ceiling) and optional confidence intervals.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from .agreement import save_answers, tally
+from .triplets import TripletSet
+
+__all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir", "plot_agreement"]
+
+
+def default_answers_dir() -> Path:
+    """``~/percepkit-answers``: where the panel saves answer files unless told otherwise."""
+    return Path.home() / "percepkit-answers"
+
+
+@dataclass(frozen=True)
+class PanelState:
+    """What the panel shows for a list of choices (from :func:`panel_state`).
+
+    Attributes:
+        position: the item to judge next (``len(tset)`` when all are judged).
+        judged: how many items have an answer.
+        progress: the counter's text, e.g. ``"judged 3 of 40"``.
+        done: every item judged.
+    """
+
+    position: int
+    judged: int
+    progress: str
+    done: bool
+
+
+def panel_state(tset: TripletSet, choices) -> PanelState:
+    """The panel's state for ``choices`` (answers so far, in order; ``None`` for not yet judged)."""
+    judged = sum(c is not None for c in choices)
+    position = next((k for k, c in enumerate(choices) if c is None), len(choices))
+    n = len(tset)
+    text = f"judged {judged} of {n}" + (" — all done, thank you" if judged == n else f" · item {position + 1}")
+    return PanelState(position, judged, text, judged == n)
+
+
+def _png(x, scale: int) -> bytes:
+    from PIL import Image
+
+    a = (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+    im = Image.fromarray(a)
+    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+    buf = io.BytesIO()
+    im.save(buf, format="png")
+    return buf.getvalue()
+
+
+class JudgePanel:
+    """The judging panel (see :func:`judge_panel`). ``.widget`` is the ipywidgets box.
+
+    Attributes:
+        tset: the triplets; choices: one ``"A"``/``"B"``/``None`` per item shown; path: the answers
+            file (``None`` until the first answer); images (reference, A, B), buttons, progress, status.
+    """
+
+    def __init__(self, tset: TripletSet, folder=None, scale: int = 2, observer: str = ""):
+        import ipywidgets as W
+
+        if not isinstance(tset, TripletSet):
+            raise TypeError(f"expected a TripletSet from percepkit.make_triplets; got {type(tset).__name__}")
+        if not (isinstance(scale, int) and scale >= 1):
+            raise ValueError(f"expected scale as an int >= 1; got {scale!r}")
+        if scale * tset.size < 192:
+            raise ValueError(f"images would be {scale * tset.size} px; use scale >= {-(-192 // tset.size)} (>= 192 px)")
+        self.tset, self.scale, self.observer = tset, scale, observer
+        self.folder = Path(folder).expanduser() if folder is not None else default_answers_dir()
+        self.choices: list = [None] * len(tset)
+        self.path: Path | None = None
+        self._saved = "your answers are saved after each click"
+        self._pngs: dict = {}
+        px = f"{scale * tset.size}px"
+        self.images = [W.Image(format="png", layout=W.Layout(width=px, height=px)) for _ in range(3)]
+        for im, cls in zip(self.images, ("ref", "a", "b")):
+            im.add_class(f"pk-judge-{cls}")
+        captions = [W.HTML(f"<b>{t}</b>") for t in ("reference", "A", "B")]
+        self.buttons = {c: W.Button(description=f"{c} is closer", button_style="primary",
+                                    layout=W.Layout(width="140px")) for c in "AB"}
+        self.undo_button = W.Button(description="undo", icon="undo", layout=W.Layout(width="90px"))
+        for c, b in self.buttons.items():
+            b.add_class(f"pk-judge-{c.lower()}-button")
+            b.on_click(lambda _b, c=c: self.choose(c))
+        self.undo_button.add_class("pk-judge-undo")
+        self.undo_button.on_click(lambda _b: self.undo())
+        self.progress = W.Label()
+        self.progress.add_class("pk-judge-progress")
+        self.status = W.HTML()
+        self.status.add_class("pk-judge-status")
+        question = W.HTML("<b>Which candidate, A or B, is closer to the reference?</b> Trust your first impression.")
+        cols = [W.VBox([cap, im]) for cap, im in zip(captions, self.images)]
+        controls = W.HBox([self.buttons["A"], self.buttons["B"], self.undo_button, self.progress])
+        self.widget = W.VBox([question, W.HBox(cols), controls, self.status])
+        self._show()
+
+    # --- what a click does ---------------------------------------------------------------
+
+    @property
+    def state(self) -> PanelState:
+        return panel_state(self.tset, self.choices)
+
+    def choose(self, letter: str) -> PanelState:
+        """Record ``"A"`` or ``"B"`` for the current item (what the buttons do), save, show the next."""
+        if letter not in ("A", "B"):
+            raise ValueError(f"expected 'A' or 'B'; got {letter!r}")
+        st = self.state
+        if st.done:
+            return st
+        self.choices[st.position] = letter
+        self._save()
+        return self._show()
+
+    def undo(self) -> PanelState:
+        """Forget the last answer and show that item again (the undo button)."""
+        answered = [k for k, c in enumerate(self.choices) if c is not None]
+        if answered:
+            self.choices[answered[-1]] = None
+            self._save()
+        return self._show()
+
+    @property
+    def counts(self):
+        """The answers so far per triplet, as :func:`percepkit.tally` counts them."""
+        return tally(self.tset, self.choices)
+
+    def _save(self):
+        if self.path is None:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            self.path = self.folder / f"answers-{self.tset.fingerprint}-{stamp}.json"
+        try:
+            save_answers(self.path, self.tset, self.choices, self.observer)
+            self._saved = f"saved to <code>{self.path}</code>"
+        except OSError as e:
+            self._saved = f"<span style='color:#b00'>could not save to {self.path}: {e}</span>"
+
+    def _show(self) -> PanelState:
+        st = self.state
+        k = min(st.position, len(self.tset) - 1)
+        for im, x in zip(self.images, self.tset.shown(k)):
+            if id(x) not in self._pngs:
+                self._pngs[id(x)] = _png(x, self.scale)
+            im.value = self._pngs[id(x)]
+        for b in self.buttons.values():
+            b.disabled = st.done
+        self.undo_button.disabled = st.judged == 0
+        self.progress.value = st.progress
+        self.status.value = self._saved
+        return st
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def judge_panel(tset: TripletSet, folder=None, scale: int = 2, observer: str = "") -> JudgePanel:
+    """Build the judging panel in one call; display it (last expression of a cell).
+
+    Args:
+        tset: from :func:`percepkit.make_triplets`.
+        folder: where the answers file goes (``None`` → :func:`default_answers_dir`); the file is
+            ``answers-<set>-<date-time>.json``, written after every click (and undo).
+        scale: enlargement of each image on screen (nearest neighbour); at least 192 px shown.
+        observer: a name or pseudonym stored in the file (for a class experiment).
+    """
+    return JudgePanel(tset, folder, scale, observer)
+
+
+# --- the figure --------------------------------------------------------------------------------
+
+_FAMILY_COLOURS = {"pixel": "#888888", "layer": None, "package": "#1f77b4", "style": "#8c564b", "fit": "#d62728"}
+
+
+def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: dict | None = None, ax=None,
+                   title: str | None = None, matched: dict | None = None, ceiling_label: str = "observer vs itself"):
+    """Horizontal bars: each metric's agreement with the answers, chance (50 %) and the ceiling.
+
+    Args:
+        scores: ``{metric: agreement}`` in display order.
+        layers: which metrics are backbone layers (coloured shallow → deep).
+        ceiling: the observer's self-agreement (dashed line), if measured; ``ceiling_label`` names it.
+        ci: optional ``{metric: (low, high)}`` drawn as error bars.
+        matched: optional ``{metric: agreement on the MSE-matched triplets}``, drawn as dots.
+    Returns:
+        matplotlib Figure.
+    """
+    import matplotlib.pyplot as plt
+
+    names = list(scores)
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.6))
+    else:
+        fig = ax.figure
+    cmap = plt.get_cmap("viridis")
+    layers = list(layers)
+    colours = []
+    for m in names:
+        if m in layers:
+            colours.append(cmap(layers.index(m) / max(1, len(layers) - 1) * 0.85))
+        elif m in ("L1", "L2 / PSNR", "SSIM"):
+            colours.append(_FAMILY_COLOURS["pixel"])
+        elif m.startswith("Gram"):
+            colours.append(_FAMILY_COLOURS["style"])
+        elif m.startswith("fitted"):
+            colours.append(_FAMILY_COLOURS["fit"])
+        else:
+            colours.append(_FAMILY_COLOURS["package"])
+    y = list(range(len(names)))[::-1]
+    vals = [scores[m] * 100 for m in names]
+    xerr = None
+    if ci:
+        xerr = [[(scores[m] - ci[m][0]) * 100 for m in names], [(ci[m][1] - scores[m]) * 100 for m in names]]
+    ax.barh(y, vals, color=colours, xerr=xerr, capsize=3 if ci else 0, height=0.7, label="all triplets")
+    if matched:
+        ax.plot([matched[m] * 100 for m in names if m in matched], [yy for yy, m in zip(y, names) if m in matched],
+                "kD", ms=4, label="MSE-matched triplets only")
+    for yy, v in zip(y, vals):
+        ax.text(1, yy, f"{v:.0f}%", va="center", ha="left", fontsize=8, color="white", fontweight="bold")
+    ax.axvline(50, color="k", lw=1, ls=":", label="chance (50 %)")
+    if ceiling is not None and ceiling == ceiling:
+        ax.axvline(ceiling * 100, color="#d62728", lw=1.5, ls="--", label=f"{ceiling_label} ({ceiling:.0%})")
+    ax.set_yticks(y, names, fontsize=9)
+    ax.set_xlim(0, 100)
+    ax.set_xlabel("agreement with the answers (%)")
+    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncol=2, frameon=False)
+    if title:
+        ax.set_title(title, fontsize=10)
+    fig.tight_layout()
+    return fig
