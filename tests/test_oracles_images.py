@@ -30,14 +30,16 @@ def test_uint8_uint16_bool_scale_to_unit_range_exactly():
 
 @pytest.mark.parametrize("dtype", [np.int32, np.int64, np.int8, np.complex64])
 def test_other_array_dtypes_are_refused(dtype):
-    with pytest.raises(TypeError, match=rf"^expected an image of dtype uint8, uint16, bool or float in \[0, 1\]; got {np.dtype(dtype)}\. "
+    with pytest.raises(TypeError, match=rf"^expected an image of dtype uint8, uint16, bool or float in \[0, 1\]; got "
+                                        rf"{np.dtype(dtype)}\. "
                        r"Convert integer images with other ranges yourself"):
         pk.to_tensor(np.zeros((4, 4), dtype=dtype))
 
 
 @pytest.mark.parametrize("dtype", [torch.int8, torch.int16, torch.int32, torch.int64, torch.complex64])
 def test_integer_and_complex_tensors_are_refused(dtype):
-    with pytest.raises(TypeError, match=rf"^expected a tensor of dtype uint8 or float in \[0, 1\]; got {dtype}\. Convert it first"):
+    with pytest.raises(TypeError, match=rf"^expected a tensor of dtype uint8 or float in \[0, 1\]; got {dtype}\. "
+                                        rf"Convert it first"):
         pk.to_tensor(torch.zeros(3, 4, 4, dtype=dtype))
 
 
@@ -75,7 +77,8 @@ def test_tensor_layouts_non_square():
 
 
 def test_rank_limits():
-    with pytest.raises(ValueError, match=r"^expected an image of rank 2 \(H,W\), 3 \(H,W,C\) or \(C,H,W\), or 4 \(N,C,H,W\); got shape \(5,\)$"):
+    with pytest.raises(ValueError, match=r"^expected an image of rank 2 \(H,W\), 3 \(H,W,C\) or \(C,H,W\), or 4 "
+                                         r"\(N,C,H,W\); got shape \(5,\)$"):
         pk.to_tensor(np.zeros(5, dtype=np.float32))
     with pytest.raises(ValueError, match=r"got shape \(1, 1, 3, 4, 4\)$"):
         pk.to_tensor(np.zeros((1, 1, 3, 4, 4), dtype=np.float32))
@@ -124,7 +127,8 @@ def test_paths(tmp_path):
 
 
 def test_unsupported_types_are_described():
-    with pytest.raises(TypeError, match=r"^expected an image as a file path, PIL.Image, numpy.ndarray or torch.Tensor; got list$"):
+    with pytest.raises(TypeError, match=r"^expected an image as a file path, PIL.Image, numpy.ndarray or "
+                                        r"torch.Tensor; got list$"):
         pk.to_tensor([[0.5]])
 
 
@@ -207,7 +211,8 @@ def test_int_size_resizes_after_the_crop_like_pil():
 
 @pytest.mark.parametrize("bad", [0, -3, (0, 4), (4, 0), (4.0, 4), (4,), (4, 4, 4), "4", 2.5])
 def test_bad_sizes(bad):
-    msg = r"^expected size >= 1; got " if isinstance(bad, int) else r"^expected size as a positive int or a \(H, W\) tuple of ints; got "
+    msg = (r"^expected size >= 1; got " if isinstance(bad, int)
+           else r"^expected size as a positive int or a \(H, W\) tuple of ints; got ")
     with pytest.raises(ValueError, match=msg + ".*$"):
         pk.to_tensor(seeded(1, 3, 4, 4), size=bad)
 
