@@ -179,12 +179,14 @@ def test_describe_vgg19_by_hand_non_square(vgg19_meta):
 
 
 def test_layer_table_text_and_html():
-    t = LayerTable([LayerInfo(3, "relu1_2", "relu", (64, 8, 8), 1, 5)])
+    t = LayerTable([LayerInfo(3, "relu1_2", "relu", (64, 8, 8), 1, 5), LayerInfo(4, "pool1", "pool", (64, 4, 4), 2, 6)])
     assert str(t) == ("index  name       kind   output (C,H,W)     stride    RF\n"
-                      "    3  relu1_2    relu   (64, 8, 8)              1     5")
+                      "    3  relu1_2    relu   (64, 8, 8)              1     5\n"
+                      "    4  pool1      pool   (64, 4, 4)              2     6")
     assert t._repr_html_() == ("<table><tr><th>index</th><th>name</th><th>kind</th><th>output (C,H,W)</th><th>stride</th>"
                                "<th>receptive field</th></tr><tr><td>3</td><td><code>relu1_2</code></td><td>relu</td>"
-                               "<td>(64, 8, 8)</td><td>1</td><td>5</td></tr></table>")
+                               "<td>(64, 8, 8)</td><td>1</td><td>5</td></tr><tr><td>4</td><td><code>pool1</code></td>"
+                               "<td>pool</td><td>(64, 4, 4)</td><td>2</td><td>6</td></tr></table>")
 
 
 # ---------------------------------------------------------------- input checks
