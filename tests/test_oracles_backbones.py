@@ -175,7 +175,20 @@ def test_describe_vgg19_by_hand_non_square(vgg19_meta):
     assert by["pool5"].shape == (512, 7, 5) and by["pool5"].stride == 32
     assert vgg19_meta.describe(33)[4].shape == (64, 16, 16)  # floor
     assert _meta("vgg16", ceil=True).describe(33)[4].shape == (64, 17, 17)  # ceil
-    assert vgg19_meta.describe()[36].shape == (512, 7, 7)  # default 224
+    assert vgg19_meta.describe()[0].shape == (64, 224, 224)  # default 224
+
+
+def test_describe_dilation_and_a_first_stage_without_channels():
+    bb = Backbone("d", [nn.MaxPool2d(2, 2), nn.Conv2d(3, 4, 3, padding=2, dilation=2), nn.Conv2d(4, 5, 3, dilation=2)],
+                  ["pool", "dil", "valid"], ["pool", "conv", "conv"], default_layers=("pool",), style_layers=("pool",),
+                  normalization="imagenet", source="", pretrained=False)
+    # RF: 1 → pool 2 → +(3 − 1)·2·2 = 10 → +(3 − 1)·2·2 = 18; a valid dilated 3x3 conv takes 4 pixels off
+    assert list(bb.describe((12, 20))) == [LayerInfo(0, "pool", "pool", (3, 6, 10), 2, 2),
+                                           LayerInfo(1, "dil", "conv", (4, 6, 10), 2, 10),
+                                           LayerInfo(2, "valid", "conv", (5, 2, 6), 2, 18)]
+    f = bb(seeded(1, 3, 12, 20), ["pool", "dil", "valid"])
+    assert [tuple(v.shape[1:]) for v in f.values()] == [(3, 6, 10), (4, 6, 10), (5, 2, 6)]
+    assert bb.min_size("valid") == 10 and bb.min_size("dil") == 2  # 10 → 5 → 5 → 1
 
 
 def test_layer_table_text_and_html():

@@ -399,3 +399,52 @@ def test_to_numpy_and_to_pil_hand_computed():
     for bad in (-1, 2):
         with pytest.raises(ValueError, match=rf"^index {bad} out of range for a batch of 2$"):
             pk.to_numpy(x, bad)
+
+
+# ---------------------------------------------------------------- dtype, device, warnings
+
+
+@pytest.mark.filterwarnings("error")  # no warning either (a notebook would print it)
+def test_float64_images_stay_float64_and_match_the_oracles():
+    x = seeded(1, 3, 5, 8, seed=10).double()
+    out = pk.shift(x, 2, 1)
+    assert out.dtype == torch.float64
+    assert torch.allclose(out[..., 1:, 2:], x[..., :-1, :-2], atol=1e-12)
+    b = pk.blur(x, 0.7)
+    expected = np.stack([[gaussian_filter(c.numpy(), 0.7, mode="mirror", truncate=3 / 0.7) for c in img] for img in x])
+    assert b.dtype == torch.float64 and np.allclose(b.numpy(), expected, atol=1e-12)
+    n = pk.add_noise(x, 0.1, seed=2)
+    g = torch.Generator().manual_seed(2)
+    assert n.dtype == torch.float64
+    assert torch.equal(n, (x + 0.1 * torch.randn(x.shape, generator=g, dtype=torch.float64)).clamp(0, 1))
+
+
+def test_functions_keep_the_device():
+    x = torch.empty(2, 3, 5, 8, device="meta")  # any device but the CPU: results stay there, nothing is computed
+    for out in (pk.shift(x, 1.5, -1), pk.blur(x, 1.0), pk.add_noise(x, 0.1)):
+        assert out.device.type == "meta" and out.shape == x.shape
+
+
+def test_pixel_functions_accept_non_finite_pixels():
+    x = seeded(1, 3, 6, 6)
+    x[0, 0, 0, 0] = math.nan
+    assert pk.blur(x, 0.5).shape == x.shape and pk.add_noise(x, 0.1).shape == x.shape and pk.shift(x, 1).shape == x.shape
+
+
+def test_small_sigma_has_a_radius_of_one_pixel():
+    x = seeded(1, 3, 2, 5, seed=11)  # radius 1 < 2 rows: accepted
+    expected = np.stack([[gaussian_filter(c.numpy().astype(np.float64), 0.3, mode="mirror", truncate=1 / 0.3) for c in img]
+                         for img in x])
+    assert torch.allclose(pk.blur(x, 0.3), torch.from_numpy(expected).float(), atol=1e-6)
+
+
+def test_display_conversions_take_any_image_form():
+    assert pk.to_numpy(np.zeros((2, 3, 3), dtype=np.float32)).shape == (2, 3, 3)  # an (H, W, C) array with H·W·3 values
+    chw = seeded(3, 4, 5)
+    assert np.array_equal(pk.to_numpy(chw), chw.permute(1, 2, 0).numpy())  # an unbatched tensor goes through to_tensor
+    gray = seeded(1, 1, 4, 5)
+    assert np.array_equal(pk.to_numpy(gray), gray[0].expand(3, 4, 5).permute(1, 2, 0).numpy())
+    neg = torch.zeros(2, 3, 2, 2)
+    neg[0, 0, 0, 0], neg[1] = -0.2, 1.0
+    assert pk.to_numpy(neg)[0, 0, 0] == 0.0  # clamped for display
+    assert np.asarray(pk.to_pil(neg)).max() == 0 and np.asarray(pk.to_pil(neg, 1)).min() == 255  # default index 0

@@ -449,3 +449,65 @@ def test_shift_distances_is_pair_distances_of_the_shifted_image(tiny):
     for bad in (x[0], torch.cat([x, x]), x[:, :1], x.numpy()):
         with pytest.raises(ValueError, match=r"^expected image as a \(1, 3, H, W\) tensor; got "):
             pk.shift_distances(bad, 1.0, tiny)
+
+
+# ---------------------------------------------------------------- checks: once each, and against the right layers
+
+
+def test_each_input_is_scanned_once(tiny, monkeypatch):
+    x, y = seeded(1, 3, 6, 10, seed=23), seeded(1, 3, 6, 10, seed=24)
+    scans = []
+    real = torch.aminmax
+    monkeypatch.setattr(torch, "aminmax", lambda t, **kw: scans.append(t.shape) or real(t, **kw))
+    loss = pk.PerceptualLoss(tiny)
+    loss(x, y)
+    assert len(scans) == 2  # prediction and target, once each
+    scans.clear()
+    loss.set_target(y)
+    loss(x)
+    assert len(scans) == 2  # the target when cached, the prediction when called
+
+
+def test_set_target_checks_the_size_for_the_losss_own_layers():
+    bb = tiny_backbone()
+    bb.default_layers = ("conv1",)  # a shallow default: the check must use the loss's layers, not these
+    with pytest.raises(ValueError, match=r"^target is 1x6, too small for layer 'relu2' of tiny: the minimum size is 2x2$"):
+        pk.PerceptualLoss(bb, ["relu2"]).set_target(seeded(1, 3, 1, 6))
+
+
+def test_layer_losses_checks_its_inputs(tiny):
+    x = seeded(1, 3, 6, 10)
+    loss = pk.PerceptualLoss(tiny)
+    with pytest.raises(ValueError, match=r"^expected prediction in \[0, 1\]"):
+        loss.layer_losses(x * 3, x)
+    with pytest.raises(ValueError, match=r"^expected target in \[0, 1\]"):
+        loss.layer_losses(x, x * 3)
+    loss.set_target(x)
+    with pytest.raises(ValueError, match=r"^expected prediction in \[0, 1\]"):
+        loss.layer_losses(x * 3)
+    per = loss.layer_losses(x * 0.5)
+    assert list(per) == ["relu1", "relu2"] and all(v.ndim == 0 and v.dtype == torch.float32 for v in per.values())
+
+
+def test_patch_discriminator_equals_the_network_written_out():
+    torch.manual_seed(1)
+    d = pk.PatchDiscriminator(width=4)
+    c = [m for m in d.net if isinstance(m, nn.Conv2d)]
+    g = [m for m in d.net if isinstance(m, nn.GroupNorm)]
+    for m in g:  # non-trivial affine parameters, so a wrong group count shows
+        m.weight.data = torch.rand(m.weight.shape) + 0.5
+        m.bias.data = torch.rand(m.bias.shape) - 0.5
+    x = seeded(2, 3, 16, 24, seed=25)
+    h = F.leaky_relu(F.conv2d(x * 2 - 1, c[0].weight, c[0].bias, stride=2, padding=1), 0.2)
+    h = F.leaky_relu(F.group_norm(F.conv2d(h, c[1].weight, c[1].bias, stride=2, padding=1), 1, g[0].weight, g[0].bias), 0.2)
+    h = F.leaky_relu(F.group_norm(F.conv2d(h, c[2].weight, c[2].bias, stride=2, padding=1), 1, g[1].weight, g[1].bias), 0.2)
+    h = F.conv2d(h, c[3].weight, c[3].bias, stride=1, padding=1)
+    assert len(d.net) == 9 and torch.allclose(d(x), h, atol=1e-5)
+
+
+def test_shift_distances_message_says_what_arrived(tiny):
+    x = seeded(1, 3, 6, 10)
+    with pytest.raises(ValueError, match=r"^expected image as a \(1, 3, H, W\) tensor; got torch.Size\(\[3, 6, 10\]\)$"):
+        pk.shift_distances(x[0], 1.0, tiny)
+    with pytest.raises(ValueError, match=r"^expected image as a \(1, 3, H, W\) tensor; got list$"):
+        pk.shift_distances([[0.5]], 1.0, tiny)

