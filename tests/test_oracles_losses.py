@@ -253,16 +253,16 @@ def test_target_is_computed_without_autograd(tiny):
 def test_bf16_precision_is_bf16_autocast_not_fp16(tiny):
     x, y = seeded(2, 3, 6, 10, seed=11), seeded(2, 3, 6, 10, seed=12)
 
-    def oracle(dtype):
-        with torch.autocast("cpu", dtype=dtype):
+    def oracle(dtype=None):
+        with torch.autocast("cpu", dtype=dtype or torch.bfloat16, enabled=dtype is not None):
             fx, fy = tiny_features(tiny, x), tiny_features(tiny, y)
         return sum(_mse(fx[n], fy[n]) for n in ("relu1", "relu2"))
 
-    bf16, fp32 = oracle(torch.bfloat16), oracle(torch.float32)  # (CPU autocast has no fp16: it would run fp32)
+    bf16, fp16, fp32 = oracle(torch.bfloat16), oracle(torch.float16), oracle()
     got = pk.PerceptualLoss(tiny, precision="bf16")(x, y)
     assert got.dtype == torch.float32
     assert float(got) == pytest.approx(bf16, rel=1e-6)
-    assert abs(bf16 - fp32) > 5e-6 * bf16  # the two are told apart
+    assert abs(bf16 - fp16) > 5e-6 * bf16 and abs(bf16 - fp32) > 5e-6 * bf16  # the three are told apart
     assert float(pk.PerceptualLoss(tiny)(x, y)) == pytest.approx(fp32, rel=1e-5)
 
 
