@@ -22,7 +22,7 @@ def test_uint8_uint16_bool_scale_to_unit_range_exactly():
     a16 = np.array([[0, 13107, 65535]], dtype=np.uint16)
     assert torch.equal(pk.to_tensor(a16)[0, 1], torch.tensor([[0.0, 0.2, 1.0]]))
     ab = np.array([[True, False]])
-    assert torch.equal(pk.to_tensor(ab)[0, 2], torch.tensor([[1.0, 0.0]]))
+    assert torch.equal(pk.to_tensor(ab)[0, 2], torch.tensor([[1.0, 0.0]])) and pk.to_tensor(ab).dtype == torch.float32
     a64 = np.array([[0.25, 0.5]], dtype=np.float64)
     t = pk.to_tensor(a64)
     assert t.dtype == torch.float32 and t.shape == (1, 3, 1, 2) and torch.equal(t[0, :, 0, 1], torch.full((3,), 0.5))
@@ -57,6 +57,18 @@ def test_array_layouts_non_square():
     ambiguous = np.zeros((3, 5, 3), dtype=np.uint8)  # both ends could be channels: arrays default to last
     ambiguous[0, 1, 2] = 255
     assert pk.to_tensor(ambiguous)[0, 2, 0, 1] == 1.0
+
+
+def test_a_single_channel_axis_is_found_at_either_end():
+    # a (C, H, W) array: arrays default to channels last, but 7 is no channel count
+    gray_first = np.arange(35, dtype=np.uint8).reshape(1, 5, 7)
+    assert torch.equal(pk.to_tensor(gray_first), torch.from_numpy(gray_first / np.float32(255)).expand(1, 3, 5, 7))
+    gray_last = torch.arange(35.0).view(5, 7, 1) / 35  # (H, W, C) tensor: tensors default to first, but 5 is no channel count
+    assert torch.equal(pk.to_tensor(gray_last), gray_last.permute(2, 0, 1).expand(1, 3, 5, 7))
+    with pytest.raises(ValueError, match=r"got 2 channels in numpy.ndarray shape=\(2, 5, 7\)"):
+        pk.to_tensor(np.zeros((2, 5, 7), dtype=np.uint8))  # two channels first, still found (then refused)
+    with pytest.raises(ValueError, match=r"got 2 channels in torch.Tensor shape=\(5, 7, 2\)"):
+        pk.to_tensor(torch.zeros(5, 7, 2))
 
 
 def test_tensor_layouts_non_square():
@@ -106,10 +118,12 @@ def test_pil_modes():
     assert torch.equal(pk.to_tensor(la).flatten(), torch.ones(3))
     l_img = Image.fromarray(np.array([[51, 255]], dtype=np.uint8), mode="L")
     assert torch.equal(pk.to_tensor(l_img)[0, :, 0], torch.tensor([[0.2, 1.0]] * 3))
-    i16 = Image.fromarray(np.array([[0, 13107, 65535]], dtype=np.uint16))
-    assert i16.mode.startswith("I;16")
-    assert torch.allclose(pk.to_tensor(i16)[0, 0], torch.tensor([[0.0, 0.2, 1.0]]))
+    for mode, order in (("I;16", "<u2"), ("I;16L", "<u2"), ("I;16B", ">u2")):  # 16-bit: ÷ 65535, not ÷ its own max
+        im = Image.frombytes(mode, (3, 1), np.array([[0, 13107, 26214]], dtype=order).tobytes())
+        t = pk.to_tensor(im)
+        assert t.dtype == torch.float32 and torch.allclose(t[0, 0], torch.tensor([[0.0, 0.2, 0.4]])), mode
     i32 = Image.fromarray(np.array([[0, 100, 400]], dtype=np.int32), mode="I")  # scaled by its own max
+    assert pk.to_tensor(i32).dtype == torch.float32
     assert torch.allclose(pk.to_tensor(i32)[0, 0], torch.tensor([[0.0, 0.25, 1.0]]))
     i32_zero = Image.fromarray(np.zeros((1, 2), dtype=np.int32), mode="I")
     assert torch.equal(pk.to_tensor(i32_zero), torch.zeros(1, 3, 1, 2))
@@ -187,6 +201,7 @@ def test_int_size_centre_crops_non_square_exactly():
     y = seeded(1, 3, 7, 4)
     assert torch.equal(pk.to_tensor(y, size=4), y[..., 1:5, :])  # (7 − 4) // 2 = 1 row off the top
     assert pk.to_tensor(x, size=1).shape == (1, 3, 1, 1)
+    assert pk.to_tensor(x, size=(1, 4)).shape == (1, 3, 1, 4)  # 1 is a valid side in a tuple too
 
 
 def _pil_resize(x: torch.Tensor, hw) -> torch.Tensor:
@@ -195,16 +210,25 @@ def _pil_resize(x: torch.Tensor, hw) -> torch.Tensor:
     return torch.from_numpy(np.stack(chans))[None]
 
 
+def _picture(name, step_h, step_w):
+    """A scikit-image picture subsampled by plain striding: an input made without the code under test."""
+    from skimage import data
+
+    a = getattr(data, name)()[::step_h, ::step_w].astype(np.float32) / 255
+    return torch.from_numpy(np.ascontiguousarray(a)).permute(2, 0, 1)[None]
+
+
 @pytest.mark.parametrize("size", [(4, 6), (12, 5)])
 def test_tuple_size_resizes_like_pil_bilinear(size):
-    x = pk.sample_image("astronaut", (16, 10))
+    x = _picture("astronaut", 32, 51)  # 16 x 11
     out = pk.to_tensor(x, size=size)
     assert out.shape == (1, 3, *size) and out.min() >= 0 and out.max() <= 1
     assert torch.allclose(out, _pil_resize(x, size), atol=2e-3)
 
 
 def test_int_size_resizes_after_the_crop_like_pil():
-    x = pk.sample_image("coffee", (12, 20))
+    x = _picture("coffee", 34, 30)  # 12 x 20
+    assert x.shape == (1, 3, 12, 20)
     out = pk.to_tensor(x, size=5)
     assert torch.allclose(out, _pil_resize(x[..., :, 4:16], (5, 5)), atol=2e-3)
 

@@ -68,16 +68,20 @@ def run_hand_mutants(workers: int = 2) -> list[tuple[str, str, bool]]:
     def one(m):
         mod, old, new, what = m
         with tempfile.TemporaryDirectory() as tmp:
-            shutil.copytree(ROOT / "percepkit", Path(tmp) / "percepkit")
+            # the package, its tests and their pytest settings: `python -m pytest` imports from its cwd
+            for name in ("percepkit", "tests"):
+                shutil.copytree(ROOT / name, Path(tmp) / name, ignore=shutil.ignore_patterns("__pycache__"))
+            shutil.copy(ROOT / "pyproject.toml", tmp)
             f = Path(tmp) / "percepkit" / f"{mod}.py"
             src = f.read_text()
             if src.count(old) != 1:
                 raise SystemExit(f"hand mutant {what!r}: {old!r} occurs {src.count(old)} times in {mod}.py, not once")
             f.write_text(src.replace(old, new))
-            env = {**os.environ, "PYTHONPATH": tmp, "PERCEPKIT_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+            env = {**os.environ, "PERCEPKIT_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
+            env.pop("PYTHONPATH", None)
             cmd = [sys.executable, "-m", "pytest", "-x", "-q", "-p", "no:unraisableexception", "-p", "no:nbval",
                    f"tests/test_oracles_{mod}.py"]
-            r = subprocess.run(["nice", "-n", "10", *cmd], env=env, cwd=ROOT, capture_output=True, text=True)
+            r = subprocess.run(["nice", "-n", "10", *cmd], env=env, cwd=tmp, capture_output=True, text=True)
             return mod, what, r.returncode != 0
 
     with ThreadPoolExecutor(workers) as ex:
