@@ -294,6 +294,9 @@ def test_copy_into_checks_names_and_shapes():
     assert torch.equal(m[2].bias, torch.full((3,), 3.0))
     with pytest.raises(ValueError, match=r"^weights file f.pth lacks 2 expected tensors, e.g. \['0.bias', '2.weight'\]$"):
         weights._copy_into(m, {"0.weight": good["0.weight"], "2.bias": good["2.bias"]}, "f.pth")
+    with pytest.raises(ValueError, match=r"^weights file f.pth lacks 4 expected tensors, e.g. \['0.weight', '0.bias', "
+                       r"'2.weight'\]$"):
+        weights._copy_into(m, {}, "f.pth")  # three named, not more
     with pytest.raises(ValueError, match=r"^weights file f.pth: 2.weight has shape \(3, 2\), expected \(3, 2, 1, 1\)$"):
         weights._copy_into(m, {**good, "2.weight": torch.ones(3, 2)}, "f.pth")
 
@@ -314,6 +317,15 @@ def test_load_vgg_keeps_only_features(torch_home, monkeypatch, capsys):
     assert bb.default_layers == SPECS["vgg16"].default_layers and bb.style_layers == SPECS["vgg16"].style_layers
     assert torch.equal(bb.stages[28].weight, sd["features.28.weight"]) and torch.equal(bb.stages[0].bias, sd["features.0.bias"])
     assert not bb.stages[4].ceil_mode and capsys.readouterr().out == ""
+
+
+def test_load_vgg_names_the_file_when_tensors_are_missing(torch_home, monkeypatch):
+    path = torch_home / "vgg19-dcbb9e9d.pth"
+    path.write_bytes(b"stand-in")
+    monkeypatch.setattr(weights, "_torch_load", lambda p: {"classifier.0.weight": torch.ones(1)})
+    with pytest.raises(ValueError, match=rf"^weights file {re.escape(str(path))} lacks 32 expected tensors, e.g. "
+                       r"\['0.weight', '0.bias', '2.weight'\]$"):
+        pk.load_backbone("vgg19")
 
 
 def test_load_vgg_missing_file(torch_home, monkeypatch):
