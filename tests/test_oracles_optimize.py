@@ -2,6 +2,7 @@
 [0, 1]), torch's L-BFGS configured as documented; callback, history, seeds and every error."""
 
 import math
+import re
 
 import pytest
 import torch
@@ -61,7 +62,7 @@ def lbfgs_reference(f, x0, steps, lr):
 
     hist = []
     for _ in range(steps):
-        hist.append(float(opt.step(closure)))
+        hist.append(float(opt.step(closure).detach()))
     return x.detach().clamp(0, 1), hist
 
 
@@ -166,13 +167,15 @@ def test_progress_bar_shows_label_and_loss(capsys):
     pk.optimize_image(quad, torch.full_like(T, 0.5), steps=2, progress=False)
     assert capsys.readouterr().err == ""
     pk.optimize_image(quad, torch.full_like(T, 0.5), steps=2)
-    assert "optimising" in capsys.readouterr().err  # the default label
+    assert re.search(r"(^|\r)optimising: ", capsys.readouterr().err)  # the default label
 
 
 def test_argument_limits_and_messages():
     x0 = torch.full_like(T, 0.5)
     _, hist = pk.optimize_image(quad, x0, steps=1, progress=False)  # one step is inside
     assert len(hist["total"]) == 1
+    _, hist = pk.optimize_image(quad, x0, progress=False)
+    assert len(hist["total"]) == 100  # the default
     for bad in (0, -1, 1.0, "3", None):
         with pytest.raises(ValueError, match=rf"^expected steps as a positive int; got {bad!r}$"):
             pk.optimize_image(quad, x0, steps=bad, progress=False)
