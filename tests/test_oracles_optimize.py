@@ -86,7 +86,7 @@ def test_lbfgs_sees_only_the_clamped_image():
     seen = []
 
     def f(x):
-        seen.append((float(x.min()), float(x.max())))
+        seen.append((float(x.detach().min()), float(x.detach().max())))
         return ((x - 3) ** 2).sum()  # pulls every pixel past 1
 
     out, _ = pk.optimize_image(f, torch.full_like(T, 0.5), steps=3, lr=1, optimizer="lbfgs", progress=False)
