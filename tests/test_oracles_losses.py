@@ -511,3 +511,40 @@ def test_shift_distances_message_says_what_arrived(tiny):
         pk.shift_distances(x[0], 1.0, tiny)
     with pytest.raises(ValueError, match=r"^expected image as a \(1, 3, H, W\) tensor; got list$"):
         pk.shift_distances([[0.5]], 1.0, tiny)
+
+
+def test_combined_loss_scans_each_input_once(tiny, monkeypatch):
+    x, y = seeded(1, 3, 6, 10, seed=26), seeded(1, 3, 6, 10, seed=27)
+    c = pk.CombinedLoss(1.0, 1.0, 1.0, backbone=tiny, layers=["relu1"], style_layers=["relu2"]).set_target(y)
+    scans = []
+    real = torch.aminmax
+    monkeypatch.setattr(torch, "aminmax", lambda t, **kw: scans.append(t.shape) or real(t, **kw))
+    c(x)
+    assert len(scans) == 1  # the prediction, once for every term
+    scans.clear()
+    c(x, y)
+    assert len(scans) == 2  # prediction and target, once each
+
+
+def test_combined_loss_initial_state_and_precision(tiny, monkeypatch):
+    c = pk.CombinedLoss(1.0, 1.0, 1.0, backbone=tiny, precision="bf16")
+    assert c.terms == {} and c.perceptual.precision == "bf16" and c.style.precision == "bf16"
+    assert c.perceptual.backbone is tiny and c.style.backbone is tiny
+    f = pk.PerceptualLoss(tiny)
+    assert f.last_layer_losses == {} and f._target is None and f._target_shape is None
+    monkeypatch.setattr(losses, "resolve_backbone", lambda b: pytest.fail("a backbone was loaded for a pixel-only loss"))
+    pk.CombinedLoss(1.0, 0.0, 0.0)  # no feature term: no backbone is loaded (nor its banner printed)
+
+
+def test_prediction_checks_use_the_losss_own_layers():
+    bb = tiny_backbone()
+    bb.default_layers = ("conv1",)  # a shallow default: the checks must use the loss's layers, not these
+    small, ok = seeded(1, 3, 1, 6), seeded(1, 3, 6, 10)
+    loss = pk.PerceptualLoss(bb, ["relu2"])
+    with pytest.raises(ValueError, match=r"^prediction is 1x6, too small for layer 'relu2' of tiny"):
+        loss(small, small)
+    with pytest.raises(ValueError, match=r"^target is 1x6, too small for layer 'relu2' of tiny"):
+        loss(ok[..., :2, :6], small)
+    loss.set_target(ok)
+    with pytest.raises(ValueError, match=r"^prediction is 1x6, too small for layer 'relu2' of tiny"):
+        loss(small)
