@@ -333,3 +333,68 @@ def test_lite0_architecture_by_hand():
     assert bb.min_size("head") == 1
     head = stages[-1]
     assert head[0].in_channels == 320 and head[1].eps == 1e-3 and isinstance(head[2], nn.ReLU6)
+
+
+def test_bf16_native_defaults_to_the_cpu():
+    backbones._bf16_native.cache_clear()
+    try:
+        assert pk.bf16_native() == pk.bf16_native("cpu") == backbones._bf16_native("cpu")
+    finally:
+        backbones._bf16_native.cache_clear()
+
+
+def test_normalisation_buffers_are_not_weights(tiny):
+    assert set(tiny.state_dict()) == {"stages.0.weight", "stages.0.bias", "stages.3.weight", "stages.3.bias"}
+    assert dict(tiny.named_buffers()).keys() == {"mean", "std"}
+
+
+def test_pools_given_as_tuples_and_huge_layers():
+    bb = Backbone("t", [nn.MaxPool2d((2, 2), (2, 2)), nn.Conv2d(3, 4, 1, padding=1)], ["p", "c"], ["pool", "conv"],
+                  default_layers=("p",), style_layers=("p",), normalization="imagenet", source="", pretrained=False)
+    assert bb.describe(8)[0].shape == (3, 4, 4) and bb.describe(8)[1] == LayerInfo(1, "c", "conv", (4, 6, 6), 2, 2)
+    assert bb.min_size("p") == 2
+    pad = Backbone("pad", [nn.Conv2d(3, 4, 1, padding=1)], ["c"], ["conv"], default_layers=("c",), style_layers=("c",),
+                   normalization="imagenet", source="", pretrained=False)
+    assert pad.min_size() == 1  # a padded 1x1 conv gives output even for 0 pixels, but 1 is the smallest image
+    for k, expected in ((4096, 4096), (4097, None)):
+        big = Backbone("big", [nn.MaxPool2d(k)], ["p"], ["pool"], default_layers=("p",), style_layers=("p",),
+                       normalization="imagenet", source="", pretrained=False)
+        if expected:
+            assert big.min_size() == expected
+        else:
+            with pytest.raises(RuntimeError, match=r"^no input size up to 4096 reaches this layer$"):
+                big.min_size()
+
+
+def test_check_input_order_and_the_deepest_layer_by_depth_not_by_name(vgg19_meta, monkeypatch):
+    # the shape is checked before the size: a 1-channel 1x1 input is "not RGB", not "too small"
+    with pytest.raises(ValueError, match=r"^expected x of shape \(N, 3, H, W\); got \(1, 1, 1, 1\)"):
+        vgg19_meta.check_input(torch.zeros(1, 1, 1, 1), "relu5_4")
+    # the size before the values: NaN in a too-small input is reported as too small
+    with pytest.raises(ValueError, match=r"^x is 1x1, too small"):
+        vgg19_meta.check_input(torch.full((1, 3, 1, 1), math.nan), "relu5_4")
+    # 'pool5' is deeper than 'relu1_1', though it sorts first by name
+    with pytest.raises(ValueError, match=r"^x is 8x64, too small for layer 'pool5' of vgg19: the minimum size is 32x32$"):
+        vgg19_meta.check_input(torch.zeros(1, 3, 8, 64), ["relu1_1", "pool5"])
+    scans = []
+    real = torch.aminmax
+    monkeypatch.setattr(torch, "aminmax", lambda t, **kw: scans.append(1) or real(t, **kw))
+    vgg19_meta.check_input(torch.zeros(1, 3, 4, 4))
+    assert len(scans) == 1  # one pass over the pixels
+
+
+def test_auto_precision_asks_about_the_inputs_device(tiny, monkeypatch):
+    asked = []
+    monkeypatch.setattr(backbones, "bf16_native", lambda device="cpu": asked.append(device) or False)
+    tiny(seeded(1, 3, 4, 4), "conv1", precision="auto")
+    assert asked == [torch.device("cpu")] and isinstance(asked[0], torch.device)
+
+
+def test_lite0_stem_and_head_by_hand():
+    stages, _, _ = _lite0()
+    stem, head = stages[0], stages[-1]
+    assert len(stem) == 3 and stem[0].bias is None and (stem[0].kernel_size, stem[0].stride) == ((3, 3), (2, 2))
+    assert stem[1].eps == 1e-3 and isinstance(stem[2], nn.ReLU6)
+    assert len(head) == 3 and head[0].bias is None and head[1].eps == 1e-3 and head[0].out_channels == 1280
+    blk = stages[2]
+    assert all(getattr(blk, n).bias is None for n in ("_expand_conv", "_depthwise_conv", "_project_conv"))

@@ -7,6 +7,10 @@ import re
 import pytest
 import torch
 
+# torch.optim's first step imports torch._dynamo (~3 s): importing it here pays that once, at collection,
+# not in every run of these tests that mutation testing forks off.
+import torch._dynamo  # noqa: F401, I001
+
 import percepkit as pk
 from conftest import seeded
 
