@@ -472,3 +472,24 @@ def test_display_conversions_take_any_image_form():
     neg[0, 0, 0, 0], neg[1] = -0.2, 1.0
     assert pk.to_numpy(neg)[0, 0, 0] == 0.0  # clamped for display
     assert np.asarray(pk.to_pil(neg)).max() == 0 and np.asarray(pk.to_pil(neg, 1)).min() == 255  # default index 0
+
+
+def test_more_conversion_limits():
+    i01 = Image.fromarray(np.array([[0, 1]], dtype=np.int32), mode="I")  # its own max is 1: ÷ 1
+    assert torch.equal(pk.to_tensor(i01)[0, 0], torch.tensor([[0.0, 1.0]]))
+    hwc_u8 = (seeded(5, 7, 3) * 255).to(torch.uint8)  # a uint8 (H, W, C) tensor
+    assert torch.equal(pk.to_tensor(hwc_u8), hwc_u8.permute(2, 0, 1)[None].float() / 255)
+    gray2 = seeded(2, 1, 4, 5)  # a batch of two gray images
+    assert torch.equal(pk.to_tensor(gray2), gray2.expand(2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"got values in \[0, 1\.5\]\.$"):  # 1.5 is not yet "0-255 data"
+        pk.to_tensor(np.array([[0.0, 1.5]], dtype=np.float32))
+    with pytest.raises(ValueError, match=r"^image of 1x4097 pixels is larger than 4096 on a side; "
+                       r"pass size=\.\.\. \(e\.g\. size=256\) to resize it before processing on a CPU$"):
+        pk.to_tensor(np.zeros((1, 4097), dtype=np.uint8))
+
+
+def test_check_image_slack_is_inclusive_in_float64():
+    for v in (-1e-3, 1 + 1e-3):  # exactly at the slack: accepted (float64 can hold these exactly enough)
+        x = torch.full((1, 3, 2, 2), 0.5, dtype=torch.float64)
+        x[0, 0, 0, 0] = v
+        check_image(x, unit_range=True)

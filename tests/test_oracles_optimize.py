@@ -39,12 +39,13 @@ def adam_by_hand(f, x0, steps, lr, b1=0.9, b2=0.999, eps=1e-8):
 def test_adam_is_adam_with_projection_non_square():
     x0 = torch.full_like(T, 0.5)
     x0[0, 0, 0, :3] = 1.3  # outside [0, 1]: the start is clamped, the loss never sees it
+    x0[0, 1, 1, :2] = -0.4
     out, hist = pk.optimize_image(quad, x0, steps=30, lr=0.1, progress=False)
     ref, ref_hist = adam_by_hand(quad, x0, 30, 0.1)
     assert torch.allclose(out, ref, atol=1e-9)
     assert hist["total"] == pytest.approx(ref_hist, rel=1e-9)
     assert list(hist) == ["total"] and hist["total"][0] == pytest.approx(float(quad(x0.clamp(0, 1))))
-    assert not out.requires_grad and out.dtype == torch.float64 and x0[0, 0, 0, 0] == 1.3  # init not modified
+    assert not out.requires_grad and out.dtype == torch.float64 and x0[0, 0, 0, 0] == 1.3 and x0[0, 1, 1, 0] == -0.4
     far = torch.zeros_like(T) - 0.0  # pulled past 1 by a target outside: the projection holds it at 1
     out2, _ = pk.optimize_image(lambda x: ((x - 2) ** 2).sum(), far, steps=40, lr=0.1, progress=False)
     assert torch.equal(out2, torch.ones_like(far))
@@ -76,7 +77,12 @@ def rosen(x):
     return (10 * (v[1:] - v[:-1] ** 2) ** 2).sum() + ((0.7 - v) ** 2).sum()
 
 
-@pytest.mark.parametrize("f, steps, lr", [(rosen, 25, 1.0), (quad, 4, 1e4)])
+def tiny_quad(x):
+    """A loss scaled so small that its gradients sit below torch's default L-BFGS tolerances (1e-7, 1e-9)."""
+    return 1e-10 * quad(x)
+
+
+@pytest.mark.parametrize("f, steps, lr", [(rosen, 25, 1.0), (quad, 4, 1e4), (tiny_quad, 3, 1.0)])
 def test_lbfgs_is_torch_lbfgs_with_strong_wolfe(f, steps, lr):
     x0 = torch.full_like(T, 0.2)
     out, hist = pk.optimize_image(f, x0, steps=steps, lr=lr, optimizer="lbfgs", progress=False)
@@ -84,6 +90,14 @@ def test_lbfgs_is_torch_lbfgs_with_strong_wolfe(f, steps, lr):
     assert torch.allclose(out, ref, atol=1e-9)
     assert hist["total"] == pytest.approx(ref_hist, rel=1e-9)
     assert all(b <= a for a, b in zip(hist["total"], hist["total"][1:]))  # a line search never goes up
+
+
+def test_lbfgs_from_a_non_contiguous_start():
+    x0 = torch.full((1, 3, 6, 4), 0.2, dtype=torch.float64).transpose(-1, -2)  # a transposed image: not contiguous
+    assert not x0.is_contiguous()
+    out, _ = pk.optimize_image(quad, x0, steps=3, lr=1, optimizer="lbfgs", progress=False)
+    ref, _ = lbfgs_reference(quad, x0.contiguous(), 3, 1.0)
+    assert torch.allclose(out, ref, atol=1e-9)
 
 
 def test_lbfgs_sees_only_the_clamped_image():
@@ -114,6 +128,7 @@ class TwoTerms:
         return self.terms["a"] + self.terms["b"]
 
 
+@pytest.mark.filterwarnings("error")  # terms are read without autograd (no "requires_grad to a scalar" warning)
 def test_history_records_terms_and_layer_losses():
     x0 = torch.full_like(T, 0.2)
     _, hist = pk.optimize_image(TwoTerms(), x0, steps=3, lr=0.1, progress=False)
@@ -140,8 +155,33 @@ def test_term_grads_are_each_terms_gradient_norm_and_sum_to_the_step():
     assert list(hist) == ["total", "a", "b", "grad_a", "grad_b"] and len(hist["grad_a"]) == 5
     ref, _ = adam_by_hand(TwoTerms(), x0, 5, 0.1)
     assert torch.allclose(out, ref, atol=1e-9)
-    with pytest.raises(TypeError, match=r"^term_grads=True needs a loss_fn with a non-empty \.terms dict \(as CombinedLoss\)$"):
+    for terms in ({}, [("a", 1.0)]):
+        class Odd:
+            def __call__(self, x, terms=terms):
+                self.terms = terms
+                return quad(x)
+
+        with pytest.raises(TypeError, match=r"^term_grads=True needs a loss_fn with a non-empty \.terms dict "
+                           r"\(as CombinedLoss\)$"):
+            pk.optimize_image(Odd(), x0, steps=1, term_grads=True, progress=False)
+    with pytest.raises(TypeError, match=r"^term_grads=True needs a loss_fn with a non-empty \.terms dict"):
         pk.optimize_image(quad, x0, steps=1, term_grads=True, progress=False)
+
+
+class SharedTerms:
+    """Two terms through one shared intermediate h = (x − T)², whose graph both gradients need."""
+
+    def __call__(self, x):
+        h = (x - T) ** 2
+        self.terms = {"a": h.sum(), "b": 3 * (h * x).sum()}
+        return self.terms["a"] + self.terms["b"]
+
+
+def test_term_grads_keep_the_shared_graph_for_every_term():
+    x0 = torch.full_like(T, 0.2)
+    out, hist = pk.optimize_image(SharedTerms(), x0, steps=2, lr=0.1, progress=False, term_grads=True)
+    assert hist["grad_a"][0] == pytest.approx(float((2 * (x0 - T)).norm()), rel=1e-9)
+    assert torch.allclose(out, adam_by_hand(SharedTerms(), x0, 2, 0.1)[0], atol=1e-9)
 
 
 def test_seed_is_used_and_the_callers_rng_is_restored():
@@ -168,6 +208,7 @@ def test_progress_bar_shows_label_and_loss(capsys):
     err = capsys.readouterr().err
     assert "inverting" in err and f"loss={hist['total'][0]:.4g}" in err and f"loss={hist['total'][10]:.4g}" in err
     assert f"loss={hist['total'][1]:.4g}" not in err  # every 10th step only
+    assert err.endswith("\r")  # and the bar is cleared when done (leave=False), not left on screen
     pk.optimize_image(quad, torch.full_like(T, 0.5), steps=2, progress=False)
     assert capsys.readouterr().err == ""
     pk.optimize_image(quad, torch.full_like(T, 0.5), steps=2)

@@ -478,13 +478,26 @@ def test_load_backbone_banner(monkeypatch, capsys, torch_home):
     pk.load_backbone("vgg19-random", verbose=False)
     assert capsys.readouterr().out == ""
     hed = pk.load_backbone("vgg16-hed", device="cpu")
-    assert "WARNING" not in capsys.readouterr().out and hed.pretrained
+    assert capsys.readouterr().out.endswith(f" — weights: {hed.source}.\n") and hed.pretrained  # no warning
     assert next(pk.load_backbone("vgg19-random", device="meta", verbose=False).parameters()).device.type == "meta"
 
 
+def test_load_backbone_picks_cuda_when_there_is_one_and_times_the_load(monkeypatch, capsys):
+    fast = weights._random_vgg19()
+    moved, clock = [], iter([100.0, 101.25])
+    monkeypatch.setattr(fast, "to", lambda device: moved.append(device) or fast)
+    monkeypatch.setitem(weights._LOADERS, "vgg19-random", lambda: fast)
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(weights, "bf16_native", lambda device: False)
+    monkeypatch.setattr(weights.time, "perf_counter", lambda: next(clock))
+    pk.load_backbone("vgg19-random")
+    assert moved == [torch.device("cuda")]
+    assert " on cuda, native bf16: no, loaded in 1.2s — " in capsys.readouterr().out
+
+
 def test_load_backbone_argument_errors():
-    with pytest.raises(TypeError, match=r"^expected a backbone name \(str\); got NoneType$"):
-        pk.load_backbone(None)
+    with pytest.raises(TypeError, match=r"^expected a backbone name \(str\); got int$"):
+        pk.load_backbone(3)
     with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19'"):
         pk.load_backbone("vgg21")
     assert os.environ["PERCEPKIT_OFFLINE"] == "1"
