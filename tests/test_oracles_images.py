@@ -481,6 +481,8 @@ def test_more_conversion_limits():
     assert torch.equal(pk.to_tensor(hwc_u8), hwc_u8.permute(2, 0, 1)[None].float() / 255)
     gray2 = seeded(2, 1, 4, 5)  # a batch of two gray images
     assert torch.equal(pk.to_tensor(gray2), gray2.expand(2, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"got values in \[-0\.5, 1\.2\]\.$"):  # neither [-1, 1] nor 0-255 data: no hint
+        pk.to_tensor(np.array([[-0.5, 1.2]], dtype=np.float32))
     with pytest.raises(ValueError, match=r"got values in \[0, 1\.5\]\.$"):  # 1.5 is not yet "0-255 data"
         pk.to_tensor(np.array([[0.0, 1.5]], dtype=np.float32))
     with pytest.raises(ValueError, match=r"^image of 1x4097 pixels is larger than 4096 on a side; "
