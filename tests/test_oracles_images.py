@@ -491,7 +491,7 @@ def test_more_conversion_limits():
 
 
 def test_check_image_slack_is_inclusive_in_float64():
-    for v in (-1e-3, 1 + 1e-3):  # exactly at the slack: accepted (float64 can hold these exactly enough)
+    for v in (-1e-3, 1 + 1e-3):  # exactly at the slack: accepted (in float64, the very doubles of the limits)
         x = torch.full((1, 3, 2, 2), 0.5, dtype=torch.float64)
         x[0, 0, 0, 0] = v
         check_image(x, unit_range=True)
