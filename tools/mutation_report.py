@@ -303,6 +303,8 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.optimize.x__optimize__mutmut_85', '_backward(loss_fn, loss, x, term_grads and "LOSS" not in last, last)'):
         'equivalent — as above',
 
+    ('percepkit.optimize.x__optimize__mutmut_114', 'last["terms"] = {k: float(v.detach()) if (isinstance(v, torch.Tensor)) and False else float(v) for k, v in terms.items()}'):
+        "equivalent but for a warning — float() of a tensor that requires grad gives the same number; torch warns about it only once per process, so not reliably inside the test that turns warnings into errors",
 }
 
 
