@@ -165,7 +165,7 @@ def to_tensor(img, size: int | tuple[int, int] | None = None) -> torch.Tensor:
     if lo < -1e-4 or hi > 1 + 1e-4:
         hint = " It looks like 0-255 data: divide by 255." if hi > 1.5 else ""
         hint = " It looks like [-1, 1] data: use (x + 1) / 2." if lo < -0.01 and hi <= 1 + 1e-4 else hint
-        raise ValueError(f"expected float pixel values in [0, 1]; got values in [{lo:.4g}, {hi:.4g}].{hint}")
+        raise ValueError(f"expected float pixel values in [0, 1]; got values in [{lo:.6g}, {hi:.6g}].{hint}")
     t = t.clamp(0, 1)
 
     c = t.shape[1]
@@ -268,7 +268,7 @@ def check_image(x, what: str = "x", *, rgb: bool = True, finite: bool = True, un
     if unit_range and (lo < -1e-3 or hi > 1 + 1e-3):
         raise ValueError(
             f"expected {what} in [0, 1] (the backbone normalises internally); got values in "
-            f"[{lo:.3g}, {hi:.3g}]. Do not pre-normalise with ImageNet mean/std or pass 0-255 data."
+            f"[{lo:.6g}, {hi:.6g}]. Do not pre-normalise with ImageNet mean/std or pass 0-255 data."
         )
 
 

@@ -1,0 +1,119 @@
+"""metrics.py against independent oracles: scikit-image's PSNR, NumPy finite differences and FFTs,
+hand-computed cases; non-square and batched inputs; every limit on both sides."""
+
+import math
+
+import numpy as np
+import pytest
+import torch
+from skimage.metrics import peak_signal_noise_ratio
+
+import percepkit as pk
+from conftest import seeded
+
+
+def test_psnr_is_the_mean_of_per_image_psnr_of_a_batch():
+    # hand-computed: MSE 0.01 → 20 dB, MSE 1e-4 → 40 dB; one MSE for the whole batch would give 22.97 dB
+    x = torch.zeros(2, 3, 4, 6)
+    y = torch.stack([torch.full((3, 4, 6), 0.1), torch.full((3, 4, 6), 0.01)])
+    assert pk.psnr(x, y) == pytest.approx(30.0, abs=1e-4)
+
+
+@pytest.mark.parametrize("data_range", [1.0, 255.0])
+def test_psnr_matches_scikit_image_per_image(data_range):
+    x, y = seeded(2, 3, 5, 7, seed=1) * data_range, seeded(2, 3, 5, 7, seed=2) * data_range
+    expected = np.mean([peak_signal_noise_ratio(x[i].numpy(), y[i].numpy(), data_range=data_range) for i in range(2)])
+    assert pk.psnr(x, y, data_range=data_range) == pytest.approx(expected, rel=1e-5)
+
+
+def test_psnr_of_identical_images_is_infinite():
+    x = seeded(1, 3, 4, 4)
+    assert pk.psnr(x, x.clone()) == math.inf
+    # a batch where only one pair is identical: the mean is inf too
+    y = torch.cat([x, x * 0.5])
+    assert pk.psnr(torch.cat([x, x]), y) == math.inf
+
+
+def test_psnr_refuses_mismatched_or_bad_inputs_naming_the_argument():
+    x = torch.zeros(1, 3, 4, 4)
+    with pytest.raises(ValueError, match=r"^x and y must have the same shape; got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):
+        pk.psnr(x, torch.zeros(1, 3, 4, 5))
+    with pytest.raises(ValueError, match=r"^expected x of shape \(N, C, H, W\); got \(3, 4, 4\)"):
+        pk.psnr(x[0], x)
+    with pytest.raises(TypeError, match=r"^expected y as a torch.Tensor \(N, C, H, W\)"):
+        pk.psnr(x, x.numpy())
+    with pytest.raises(ValueError, match=r"^x contains NaN or Inf$"):
+        pk.psnr(torch.full((1, 3, 2, 2), math.nan), x[..., :2, :2])
+    with pytest.raises(ValueError, match=r"^y contains NaN or Inf$"):
+        pk.psnr(x[..., :2, :2], torch.full((1, 3, 2, 2), math.inf))
+    # any channel count (rgb=False)
+    assert pk.psnr(torch.zeros(1, 1, 2, 2), torch.full((1, 1, 2, 2), 0.1)) == pytest.approx(20.0)
+
+
+def _sharpness_numpy(a: np.ndarray) -> float:
+    """Mean squared horizontal difference + mean squared vertical difference, over all axes."""
+    a = a.astype(np.float64)
+    return float(np.mean(np.diff(a, axis=-1) ** 2) + np.mean(np.diff(a, axis=-2) ** 2))
+
+
+def test_sharpness_matches_squared_finite_differences_non_square_batch():
+    x = seeded(2, 3, 5, 9, seed=4)
+    assert pk.sharpness(x) == pytest.approx(_sharpness_numpy(x.numpy()), rel=1e-6)
+
+
+def test_sharpness_hand_computed_vertical_and_horizontal_ramps():
+    # rows 0, 0.2, 0.4 (vertical steps of 0.2, no horizontal change): 0.2² = 0.04
+    vertical = (torch.arange(3.0) * 0.2).view(1, 1, 3, 1).expand(1, 2, 3, 4)
+    assert pk.sharpness(vertical) == pytest.approx(0.04)
+    # columns 0, 0.5, 1 (steps 0.5): 0.25 — a sharpness with |·| would give 0.5
+    horizontal = (torch.arange(3.0) * 0.5).view(1, 1, 1, 3).expand(1, 1, 4, 3)
+    assert pk.sharpness(horizontal) == pytest.approx(0.25)
+    assert pk.sharpness(torch.full((1, 3, 8, 8), 0.3)) == 0.0
+    with pytest.raises(ValueError, match=r"^expected x of shape \(N, C, H, W\)"):
+        pk.sharpness(torch.zeros(8, 8))
+
+
+def _hfe_numpy(a: np.ndarray, cutoff: float) -> float:
+    a = a.astype(np.float64)
+    a = a - a.mean(axis=(-2, -1), keepdims=True)
+    p = np.abs(np.fft.fft2(a)) ** 2
+    fy = np.abs(np.fft.fftfreq(a.shape[-2]))[:, None]
+    fx = np.abs(np.fft.fftfreq(a.shape[-1]))[None, :]
+    mask = np.maximum(fy, fx) > cutoff
+    return float((p * mask).sum() / p.sum())
+
+
+@pytest.mark.parametrize("cutoff", [0.1, 0.25, 0.4])
+def test_high_frequency_energy_matches_numpy_fft_non_square_batch(cutoff):
+    # low amplitude: total spectral energy (Parseval: H·W·Σ(x − mean)²) well below 1, so that
+    # "energy > 1" is not mistaken for "energy > 0"
+    x = 0.5 + 0.005 * (seeded(2, 3, 6, 10, seed=5) - 0.5)
+    expected = _hfe_numpy(x.numpy(), cutoff)
+    assert 0 < expected < 1
+    assert pk.high_frequency_energy(x, cutoff) == pytest.approx(expected, rel=1e-5)
+
+
+def test_high_frequency_energy_default_cutoff_is_a_quarter_cycle():
+    x = 0.5 + 0.05 * (seeded(1, 3, 8, 12, seed=6) - 0.5)
+    assert pk.high_frequency_energy(x) == pytest.approx(_hfe_numpy(x.numpy(), 0.25), rel=1e-5)
+
+
+def test_high_frequency_energy_hand_cases():
+    i, j = torch.meshgrid(torch.arange(8.0), torch.arange(6.0), indexing="ij")
+    checker = ((i + j) % 2).view(1, 1, 8, 6)  # all its energy at Nyquist (0.5)
+    assert pk.high_frequency_energy(checker) == pytest.approx(1.0)
+    slow = (0.5 + 0.1 * torch.cos(2 * math.pi * i / 8)).view(1, 1, 8, 6)  # 1/8 cycle/pixel, vertical
+    assert pk.high_frequency_energy(slow, 0.2) == pytest.approx(0.0, abs=1e-6)
+    assert pk.high_frequency_energy(slow, 0.1) == pytest.approx(1.0)
+    assert pk.high_frequency_energy(torch.full((2, 3, 4, 6), 0.5)) == 0.0  # no energy at all: 0, not 0/0
+
+
+def test_high_frequency_energy_cutoff_limits():
+    x = seeded(1, 3, 8, 8)
+    for ok in (1e-6, 0.4999):
+        assert 0 <= pk.high_frequency_energy(x, ok) <= 1
+    for bad in (0.0, 0.5, -0.1):
+        with pytest.raises(ValueError, match=rf"^expected 0 < cutoff < 0.5 cycles/pixel; got {bad}$"):
+            pk.high_frequency_energy(x, bad)
+    with pytest.raises(ValueError, match=r"^expected x of shape \(N, C, H, W\)"):
+        pk.high_frequency_energy(torch.zeros(3, 8, 8))
