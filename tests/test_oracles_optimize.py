@@ -261,3 +261,38 @@ def test_term_grads_non_finite_gradient_fails_too():
 
     with pytest.raises(FloatingPointError, match=r"^non-finite gradient"):
         pk.optimize_image(Bad(), torch.full_like(T, 0.5), steps=1, term_grads=True, progress=False)
+
+
+def test_invert_features_is_lbfgs_on_the_documented_objective_from_the_documented_start():
+    from oracles import tiny_backbone, tiny_features
+
+    bb = tiny_backbone(seed=3)
+    image = seeded(1, 3, 8, 12, seed=4)
+    target = tiny_features(bb, image)["relu2"]
+    energy = float(target.square().mean())
+
+    def error(x):  # |φ(x) − φ(image)|² / mean(φ(image)²), φ written out by hand
+        return (tiny_features(bb, x)["relu2"] - target).square().mean() / energy
+
+    def tv(x):
+        return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()
+
+    noise = 0.07 * torch.randn(1, 1, 8, 12, generator=torch.Generator().manual_seed(5))
+    start = (0.5 + noise.expand(1, 3, 8, 12)).clamp(0, 1)  # grey + one grey-level noise for all channels
+    expected, _ = pk.optimize_image(lambda x: error(x) + 0.3 * tv(x), start, steps=6, lr=1, optimizer="lbfgs",
+                                    progress=False, seed=5)
+    out, fit = pk.invert_features(image, "relu2", bb, steps=6, tv_weight=0.3, noise=0.07, seed=5, progress=False)
+    assert torch.allclose(out, expected, atol=1e-5)
+    with torch.no_grad():
+        assert fit == pytest.approx(float(error(expected)) / float(error(start)), rel=1e-4)
+    assert 0 < fit < 1
+
+
+def test_invert_features_refuses_batches_and_out_of_range_images():
+    from oracles import tiny_backbone
+
+    bb = tiny_backbone()
+    with pytest.raises(ValueError, match=r"one image \(1, 3, H, W\); got a batch of shape \(2, 3, 8, 8\)"):
+        pk.invert_features(seeded(2, 3, 8, 8), "relu2", bb, steps=1, progress=False)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pk.invert_features(seeded(1, 3, 8, 8) + 1.5, "relu2", bb, steps=1, progress=False)
