@@ -1,6 +1,6 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → weights → metrics → losses → texture → optimize → superres → plot → widgets
+Flow of data: images → backbones → weights → metrics → losses → doctor → texture → optimize → superres → plot → widgets
 → triplets → agreement → judge (and exercises, cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
@@ -24,6 +24,7 @@ from .agreement import (
     wilson,
 )
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
+from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
 from .judge import judge_panel, plot_agreement
 from .losses import (
@@ -87,6 +88,8 @@ __all__ = [
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
+    # doctor: probe any perceptual-loss module for the classic bugs
+    "doctor", "Report", "Finding", "CODES", "SeedPerceptualLoss",
     # metrics
     "psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
     # optimisation, the super-resolution problem, figures
