@@ -1,11 +1,12 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
 Flow of data: images → backbones → weights → metrics → forensics → losses → doctor → texture → optimize → superres
-→ plot → widgets → triplets → agreement → judge (and exercises, cli). Each module imports only modules before it in that list.
+→ training → plot → widgets → triplets → agreement → judge (and exercises, cli). Each module imports only modules
+before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, judge, superres, widgets
+from . import exercises, judge, superres, training, widgets
 from .agreement import (
     CrossValidation,
     Distances,
@@ -77,6 +78,7 @@ __all__ = [
     "__version__",
     "exercises",
     "superres",
+    "training",
     "widgets",
     "judge",
     # images

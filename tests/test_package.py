@@ -10,7 +10,7 @@ import percepkit as pk
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "backbones", "weights", "metrics", "forensics", "losses", "doctor", "texture", "optimize", "superres",
-         "plot", "widgets", "triplets", "agreement", "judge", "exercises", "cli"]
+         "training", "plot", "widgets", "triplets", "agreement", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():
