@@ -73,6 +73,7 @@ bench: setup
 		$(BIN)/pip install -q --no-deps --target benchmarks/.peers piq==0.8.0 lpips==0.1.4
 	$(TEST_ENV) PYTHONPATH=benchmarks/.peers $(BIN)/python benchmarks/bench.py --skip-notebooks $(BENCH_ARGS)
 	$(TEST_ENV) MPLBACKEND=Agg $(BIN)/python benchmarks/bench_widgets.py
+	$(TEST_ENV) $(BIN)/python benchmarks/bench_training.py
 	PERCEPKIT_OFFLINE=1 $(BIN)/python benchmarks/bench_notebooks.py
 
 # Mutation testing of the core modules (losses, metrics, images, backbones, weights, optimize); not part

@@ -1,11 +1,12 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → weights → metrics → losses → texture → optimize → superres → plot → widgets
-→ triplets → agreement → judge (and exercises, cli). Each module imports only modules before it in that list.
+Flow of data: images → backbones → weights → metrics → forensics → losses → doctor → texture → optimize → superres
+→ training → plot → widgets → triplets → agreement → judge (and exercises, cli). Each module imports only modules
+before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, judge, superres, widgets
+from . import exercises, judge, superres, training, widgets
 from .agreement import (
     CrossValidation,
     Distances,
@@ -24,6 +25,8 @@ from .agreement import (
     wilson,
 )
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
+from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
+from .forensics import ColourShift, colour_shift, grid_score, radial_spectrum
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
 from .judge import judge_panel, plot_agreement
 from .losses import (
@@ -75,6 +78,7 @@ __all__ = [
     "__version__",
     "exercises",
     "superres",
+    "training",
     "widgets",
     "judge",
     # images
@@ -87,6 +91,10 @@ __all__ = [
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
+    # forensics: artefacts of a trained network's outputs
+    "radial_spectrum", "grid_score", "colour_shift", "ColourShift",
+    # doctor: probe any perceptual-loss module for the classic bugs
+    "doctor", "Report", "Finding", "CODES", "SeedPerceptualLoss",
     # metrics
     "psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
     # optimisation, the super-resolution problem, figures

@@ -16,6 +16,7 @@ __all__ += ["check_gram_matrix", "check_gram_hw", "check_lambda_rescale", "gram_
 __all__ += ["check_feature_extractor", "check_preprocess", "preprocess_reference"]  # 06
 __all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
 __all__ += ["check_two_afc", "two_afc_reference"]  # 08
+__all__ += ["check_seed_fix"]  # 07
 
 # --- 01 Why pixel losses blur ---------------------------------------------------------
 
@@ -497,3 +498,41 @@ def check_two_afc(two_afc) -> None:
             hint = "Per triplet: p_a if d_a < d_b, 1 − p_a if d_a > d_b, ½ if equal; then the mean."
         raise AssertionError(f"{case}: expected {want:.4f}, got {got:.4f}. {hint}")
     print("Correct: 2AFC agreement = how often, on average, the metric chooses what the observers chose.")
+
+
+# --- 07 Training with a perceptual loss -----------------------------------------------
+
+
+def check_seed_fix(loss_class) -> None:
+    """Check a corrected version of the seed's ``PerceptualLoss``: ``loss_class(vgg_features=...)`` must
+    pass :func:`percepkit.doctor` and compare relu1_2, relu2_2 and relu3_4 (the layers the seed named)."""
+    import torch
+    from torchvision import models
+
+    from .doctor import doctor
+
+    torch.manual_seed(0)
+    features = models.vgg19(weights=None).features
+    try:
+        loss = loss_class(vgg_features=features)
+    except TypeError as e:
+        raise AssertionError(
+            f"build it as loss_class(vgg_features=features), like pk.SeedPerceptualLoss; that failed: {e}") from e
+    report = doctor(loss)
+    hints = {
+        "no-normalisation": "normalise inside forward: (x - mean) / std with the ImageNet mean and std, for both images",
+        "expects-minus-one": "your normalisation assumes [-1, 1] input; the images here are in [0, 1]",
+        "pre-activation-tap": "end each slice after the ReLU: range(prev, lid + 1), and start the next one at lid + 1",
+        "inplace-at-tap": "set inplace=False on the ReLUs (for m in self.modules(): if isinstance(m, nn.ReLU): ...)",
+        "target-autograd": "compute the target's features under torch.no_grad() (or detach them)",
+        "trainable-parameters": "freeze the network: self.requires_grad_(False)",
+        "train-mode": "call self.eval() at the end of __init__",
+        "input-too-small": "this should not happen at 64 px: did you add deeper layers?",
+    }
+    if not report.ok:
+        lines = [f"- {f.code}: {hints.get(f.code, f.message)}" for f in report]
+        raise AssertionError("pk.doctor still finds:\n" + "\n".join(lines))
+    if report.taps != ["relu1_2", "relu2_2", "relu3_4"]:
+        raise AssertionError(
+            f"the loss should compare relu1_2, relu2_2 and relu3_4 (indices 3, 8, 17); it compares {report.taps}")
+    print("Correct: pk.doctor finds nothing, and the loss compares relu1_2, relu2_2 and relu3_4 of normalised inputs.")

@@ -9,8 +9,8 @@ import percepkit as pk
 
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
-ORDER = ["images", "backbones", "weights", "metrics", "losses", "texture", "optimize", "superres", "plot", "widgets",
-         "triplets", "agreement", "judge", "exercises", "cli"]
+ORDER = ["images", "backbones", "weights", "metrics", "forensics", "losses", "doctor", "texture", "optimize", "superres",
+         "training", "plot", "widgets", "triplets", "agreement", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():

@@ -1,0 +1,167 @@
+"""pk.doctor: each classic bug injected alone is flagged with exactly its code; correct modules are clean."""
+
+import pytest
+import torch
+import torch.nn as nn
+
+import percepkit as pk
+
+MEAN = torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1)
+STD = torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1)
+
+
+class Tiny(nn.Module):
+    """A small VGG-like perceptual loss, correct by default; each keyword injects one bug."""
+
+    def __init__(self, norm="imagenet", post=True, inplace=False, no_grad_target=True, frozen=True,
+                 train_bn=False, dropout_train=False):
+        super().__init__()
+        torch.manual_seed(0)
+        f = [nn.Conv2d(3, 8, 3, padding=1), nn.BatchNorm2d(8), nn.ReLU(inplace), nn.Conv2d(8, 8, 3, padding=1),
+             nn.ReLU(inplace), nn.MaxPool2d(2), nn.Dropout(0.5), nn.Conv2d(8, 16, 3, padding=1), nn.ReLU(inplace),
+             nn.MaxPool2d(2), nn.Conv2d(16, 16, 3, padding=1), nn.ReLU(inplace)]
+        ends = (4, 8, 11)  # relu outputs; post=False stops one short (the conv outputs)
+        self.slices, prev = nn.ModuleList(), 0
+        for e in ends:
+            stop = e + 1 if post else e
+            self.slices.append(nn.Sequential(*f[prev:stop]))
+            prev = stop
+        self.norm, self.no_grad_target = norm, no_grad_target
+        self.requires_grad_(not frozen)
+        self.eval()
+        if train_bn:
+            f[1].train()
+        if dropout_train:
+            f[6].train()
+
+    def _prep(self, x):
+        if self.norm == "minus":  # written for [-1, 1] inputs
+            x = (x + 1) / 2
+        return (x - MEAN) / STD if self.norm in ("imagenet", "minus") else x
+
+    def _feats(self, x):
+        out = []
+        for s in self.slices:
+            x = s(x)
+            out.append(x)
+        return out
+
+    def forward(self, pred, target):
+        fx = self._feats(self._prep(pred))
+        if self.no_grad_target:
+            with torch.no_grad():
+                fy = self._feats(self._prep(target))
+        else:
+            fy = self._feats(self._prep(target))
+        return sum(torch.mean((a - b) ** 2) for a, b in zip(fx, fy))
+
+
+def test_the_correct_module_is_clean():
+    report = pk.doctor(Tiny(), size=32)
+    assert report.ok, str(report)
+    assert report.neutral == pytest.approx([0.485, 0.456, 0.406], abs=1e-3)
+    assert len(report.taps) == 3
+
+
+@pytest.mark.parametrize("bug, code", [
+    ({"frozen": False}, "trainable-parameters"),
+    ({"train_bn": True}, "train-mode"),
+    ({"dropout_train": True}, "train-mode"),
+    ({"norm": "none"}, "no-normalisation"),
+    ({"norm": "minus"}, "expects-minus-one"),
+    ({"post": False}, "pre-activation-tap"),
+    ({"no_grad_target": False}, "target-autograd"),
+])
+def test_each_bug_alone_is_flagged_with_exactly_its_code(bug, code):
+    report = pk.doctor(Tiny(**bug), size=32)
+    assert report.codes == [code], str(report)
+    assert all(f.severity in ("error", "warning") and len(f.message) > 40 for f in report)
+
+
+def test_inplace_relu_after_a_conv_tap():
+    # in-place ReLUs only hurt where a tap is a conv output that the next slice's ReLU overwrites
+    report = pk.doctor(Tiny(post=False, inplace=True), size=32)
+    assert report.codes == ["pre-activation-tap", "inplace-at-tap"], str(report)
+    assert pk.doctor(Tiny(inplace=True), size=32).ok  # post-activation taps: in-place ReLUs are harmless
+
+
+def test_inputs_below_the_minimum_size():
+    report = pk.doctor(Tiny(), size=2)
+    assert report.codes == ["input-too-small"], str(report)
+    assert "from 4x4" in report[0].message
+
+
+def test_the_probes_leave_the_module_as_they_found_it():
+    m = Tiny(frozen=False, train_bn=True)
+    m.slices[0][1].running_mean.fill_(0.25)
+    pk.doctor(m, size=32)
+    assert all(p.requires_grad for p in m.parameters())
+    assert m.slices[0][1].training and not m.slices[0][0].training
+    assert torch.equal(m.slices[0][1].running_mean, torch.full((8,), 0.25))
+
+
+@pytest.fixture(scope="module")
+def seed_loss():
+    return pk.SeedPerceptualLoss()
+
+
+def test_the_seed_class_has_every_bug(seed_loss):
+    report = pk.doctor(seed_loss)
+    assert report.codes == ["no-normalisation", "pre-activation-tap", "inplace-at-tap", "target-autograd"], str(report)
+    assert report.taps == ["conv1_2", "conv2_2", "conv3_4"]
+    assert "relu" not in " ".join(report.taps)
+
+
+class Corrected(nn.Module):
+    """The seed's class with its bugs fixed (same VGG-19 layers, slices ending after the ReLU)."""
+
+    def __init__(self, features, layer_ids=(3, 8, 17)):
+        super().__init__()
+        self.slices, prev = nn.ModuleList(), 0
+        for lid in layer_ids:
+            self.slices.append(nn.Sequential(*[features[i] for i in range(prev, lid + 1)]))
+            prev = lid + 1
+        for m in self.modules():
+            if isinstance(m, nn.ReLU):
+                m.inplace = False
+        self.requires_grad_(False).eval()
+        self.register_buffer("mean", MEAN.clone())
+        self.register_buffer("std", STD.clone())
+
+    def forward(self, pred, target):
+        x, loss = (pred - self.mean) / self.std, 0.0
+        with torch.no_grad():
+            y = (target - self.mean) / self.std
+            ys = []
+            for s in self.slices:
+                y = s(y)
+                ys.append(y)
+        for s, fy in zip(self.slices, ys):
+            x = s(x)
+            loss = loss + torch.mean((x - fy) ** 2)
+        return loss
+
+
+def test_the_corrected_seed_class_is_clean():
+    from torchvision import models
+
+    report = pk.doctor(Corrected(models.vgg19(weights=None).features))
+    assert report.ok, str(report)
+    assert report.taps == ["relu1_2", "relu2_2", "relu3_4"]
+
+
+@pytest.mark.parametrize("which", ["rand19", "hed", "lite"])
+def test_the_package_losses_are_clean(which, request):
+    bb = request.getfixturevalue(which)
+    for loss in (pk.PerceptualLoss(bb), pk.StyleLoss(bb), pk.CombinedLoss(backbone=bb, lambda_style=1.0)):
+        report = pk.doctor(loss, size=32)
+        assert report.ok, f"{which} {type(loss).__name__}: {report}"
+        assert report.neutral == pytest.approx([0.485, 0.456, 0.406], abs=0.01)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="nn.Module"):
+        pk.doctor(lambda a, b: (a - b).pow(2).mean())
+    with pytest.raises(ValueError, match="size"):
+        pk.doctor(Tiny(), size=0)
+    assert "no problems found" in str(pk.doctor(Tiny(), size=16))
