@@ -12,13 +12,13 @@
 
 from __future__ import annotations
 
-import io
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
 from .agreement import save_answers, tally
 from .triplets import TripletSet
+from .widgets import _image_png
 
 __all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir", "plot_agreement"]
 
@@ -52,17 +52,6 @@ def panel_state(tset: TripletSet, choices) -> PanelState:
     n = len(tset)
     text = f"judged {judged} of {n}" + (" — all done, thank you" if judged == n else f" · item {position + 1}")
     return PanelState(position, judged, text, judged == n)
-
-
-def _png(x, scale: int) -> bytes:
-    from PIL import Image
-
-    a = (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
-    im = Image.fromarray(a)
-    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="png")
-    return buf.getvalue()
 
 
 class JudgePanel:
@@ -156,7 +145,7 @@ class JudgePanel:
         k = min(st.position, len(self.tset) - 1)
         for im, x in zip(self.images, self.tset.shown(k)):
             if id(x) not in self._pngs:
-                self._pngs[id(x)] = _png(x, self.scale)
+                self._pngs[id(x)] = _image_png(x, self.scale)
             im.value = self._pngs[id(x)]
         for b in self.buttons.values():
             b.disabled = st.done
