@@ -220,6 +220,7 @@ def _plain(markdown: str, limit: int) -> str:
     """Markdown → one line of plain text (no formulas, links or markup), cut at ``limit`` characters."""
     text = re.sub(r"\$\$.*?\$\$", " ", markdown, flags=re.S)
     text = re.sub(r"\[([^\]]*)\]\([^)]*\)", r"\1", text)
+    text = re.sub(r"\\[A-Za-z]+\{([^}]*)\}", r"\1", text)  # \text{adv} → adv
     text = re.sub(r"[*_`#>]|\$", "", text)
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 1].rsplit(" ", 1)[0] + "…"
