@@ -7,6 +7,9 @@ sharpness number cannot tell a lattice from real detail; these can:
 * :func:`radial_spectrum`: the power spectrum averaged over rings of equal frequency.
 * :func:`grid_score`: power at the lattice frequencies ``k/period`` relative to the ring around
   them; about 1 for natural images, hundreds for a visible checkerboard.
+* :func:`lattice_amplitude`: how strong that lattice is in grey levels: the part of the image
+  that repeats exactly every ``period`` pixels, as an RMS in 0–255 units (under about 1 for
+  natural pictures; a lattice you can see at a glance is several levels).
 * :func:`colour_shift`: the mean colour difference from a reference, split into a brightness
   change and a colour cast.
 
@@ -19,10 +22,11 @@ import math
 from typing import NamedTuple
 
 import torch
+import torch.nn.functional as F
 
 from .images import check_image
 
-__all__ = ["radial_spectrum", "grid_score", "colour_shift", "ColourShift"]
+__all__ = ["radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift"]
 
 
 def _power(x: torch.Tensor) -> torch.Tensor:
@@ -42,7 +46,7 @@ def radial_spectrum(x: torch.Tensor, bins: int | None = None) -> tuple[torch.Ten
         in each ring, both 1-D float tensors of length ``bins`` (default: half the smaller side).
         Plot ``power`` on a log scale: natural images fall like 1/f²; a lattice adds spikes.
     """
-    check_image(x, rgb=False)
+    check_image(x, rgb=False, unit_range=True)
     p = _power(x)
     h, w = p.shape
     bins = bins or min(h, w) // 2
@@ -67,7 +71,7 @@ def grid_score(x: torch.Tensor, period: int = 4) -> float:
     the score is the mean of those ratios. Natural images score about 1 (their spectrum is smooth
     there); an image with a visible period-``period`` lattice scores in the tens to thousands.
     """
-    check_image(x, rgb=False)
+    check_image(x, rgb=False, unit_range=True)
     if not isinstance(period, int) or period < 2:
         raise ValueError(f"expected period as an int >= 2 (pixels); got {period!r}")
     p = _power(x)
@@ -86,6 +90,34 @@ def grid_score(x: torch.Tensor, period: int = 4) -> float:
             patch = p[(cy + dy) % h, (cx + dx) % w]
             ratios.append(float(patch[inner].mean() / patch[ring].mean().clamp(min=1e-20)))
     return sum(ratios) / len(ratios)
+
+
+def lattice_amplitude(x: torch.Tensor, period: int = 4) -> float:
+    """RMS strength of the pattern that repeats every ``period`` pixels, in grey levels (0–255).
+
+    The fine detail ``d = x − box_blur_period(x)`` (the local mean over ``period``×``period``
+    pixels removed) is averaged over all pixels that share a position modulo ``period`` in both
+    directions: real detail falls at every phase and averages out; a lattice painted by an
+    upsampling layer sits at the same phase everywhere and survives. The result is the RMS of
+    that ``period``×``period`` mean pattern over colour channels, images and phases, × 255.
+
+    Unlike :func:`grid_score` (a ratio to the spectrum around the lattice frequencies, which is
+    high for a very smooth image with a faint lattice), this is an absolute size: a lattice of
+    ±a grey levels scores about ``a``; natural pictures score under about 1 (leftover detail),
+    and a lattice you notice at a glance scores several levels.
+    """
+    check_image(x, rgb=False, unit_range=True)
+    if not isinstance(period, int) or period < 2:
+        raise ValueError(f"expected period as an int >= 2 (pixels); got {period!r}")
+    n, c, h, w = x.shape
+    if min(h, w) < 4 * period:
+        raise ValueError(f"expected an image at least {4 * period} px on each side for period {period}; got {h}x{w}")
+    x = x.detach().float()
+    lo, hi = (period - 1) // 2, period // 2
+    local_mean = F.avg_pool2d(F.pad(x, (lo, hi, lo, hi), mode="replicate"), period, stride=1)
+    d = (x - local_mean)[..., : h // period * period, : w // period * period]
+    pattern = d.reshape(n, c, h // period, period, w // period, period).mean(dim=(2, 4))
+    return float(pattern.square().mean().sqrt() * 255)
 
 
 class ColourShift(NamedTuple):
@@ -110,8 +142,8 @@ def colour_shift(x: torch.Tensor, reference: torch.Tensor) -> ColourShift:
     Means over all pixels, so detail, noise and small misalignments cancel: what remains is a
     global change of colour. A cast above about 0.02 (2 % of the range) is visible side by side.
     """
-    check_image(x, "x")
-    check_image(reference, "reference")
+    check_image(x, "x", unit_range=True)
+    check_image(reference, "reference", unit_range=True)
     if x.shape != reference.shape:
         raise ValueError(f"x and reference must have the same shape; got {tuple(x.shape)} and {tuple(reference.shape)}")
     d = (x.detach().float() - reference.detach().float()).mean(dim=(0, 2, 3))

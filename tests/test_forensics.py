@@ -61,3 +61,71 @@ def test_bad_arguments():
         pk.grid_score(x, 16)
     with pytest.raises(ValueError, match="same shape"):
         pk.colour_shift(x, pk.sample_image("chelsea", 16))
+
+
+def tiled_pattern(rms_levels, period=4, size=128, seed=0):
+    """A zero-mean period-``period`` colour pattern with an RMS of ``rms_levels`` grey levels, tiled."""
+    g = torch.Generator().manual_seed(seed)
+    p = torch.randn(1, 3, period, period, generator=g)
+    p = p - p.mean(dim=(2, 3), keepdim=True)
+    p = p / p.square().mean().sqrt() * rms_levels / 255
+    return p.repeat(1, 1, size // period, size // period)
+
+
+def lattice_amplitude_by_hand(x, period):
+    """The documented formula with explicit loops: detail minus the replicate-padded box mean, phase means, RMS."""
+    n, c, h, w = x.shape
+    lo, hi = (period - 1) // 2, period // 2
+    padded = torch.nn.functional.pad(x, (lo, hi, lo, hi), mode="replicate")
+    total, count = 0.0, 0
+    for b in range(n):
+        for ch in range(c):
+            for py in range(period):
+                for px in range(period):
+                    vals = []
+                    for y in range(py, h // period * period, period):
+                        for xx in range(px, w // period * period, period):
+                            mean = padded[b, ch, y:y + period, xx:xx + period].mean()
+                            vals.append(float(x[b, ch, y, xx] - mean))
+                    total += (sum(vals) / len(vals)) ** 2
+                    count += 1
+    return (total / count) ** 0.5 * 255
+
+
+def test_lattice_amplitude_reads_a_tiled_pattern_in_grey_levels():
+    x = pk.sample_image("chelsea", 128)
+    for levels in (2.0, 4.0, 10.0):
+        marked = (0.9 * x + 0.05 + tiled_pattern(levels)).clamp(0, 1)
+        assert pk.lattice_amplitude(marked, 4) == pytest.approx(levels, rel=0.1, abs=0.3)
+        assert pk.lattice_amplitude(marked, 3) < 0.5  # a period-4 pattern has no period-3 part
+    assert pk.lattice_amplitude(lattice(), 4) > 50  # a dot every 4 px: 0.24 RMS of the range
+    for name in PHOTOS:
+        photo = pk.sample_image(name, 128)
+        assert pk.lattice_amplitude(photo) < 1.2, name
+        assert pk.lattice_amplitude(pk.add_noise(photo, 0.1)) < 1.5, name  # noise is not a lattice
+
+
+def test_lattice_amplitude_matches_the_formula_written_out():
+    g = torch.Generator().manual_seed(1)
+    x = torch.rand(2, 3, 17, 22, generator=g)  # not a multiple of the period: the edge rows are dropped
+    for period in (2, 3, 4):
+        assert pk.lattice_amplitude(x, period) == pytest.approx(lattice_amplitude_by_hand(x, period), rel=1e-5)
+
+
+def test_lattice_amplitude_bad_arguments():
+    x = pk.sample_image("chelsea", 32)
+    with pytest.raises(ValueError, match="period"):
+        pk.lattice_amplitude(x, 1)
+    with pytest.raises(ValueError, match="at least 64 px"):
+        pk.lattice_amplitude(x, 16)
+    with pytest.raises(ValueError):
+        pk.lattice_amplitude(x * 255, 4)  # 0-255 input is refused like everywhere else
+
+
+def test_every_check_refuses_0_255_images():
+    x = pk.sample_image("chelsea", 64) * 255
+    for fn in (pk.radial_spectrum, pk.grid_score, pk.lattice_amplitude):
+        with pytest.raises(ValueError, match=r"\[0, 1\]"):
+            fn(x)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        pk.colour_shift(x, x)

@@ -51,3 +51,124 @@ def test_cached_runs_once_per_setting(tmp_path):
     assert calls == [3, 3, 3]
     training.cached(work, cache_dir=False, n=1)
     assert calls[-1] == 1 and len(list(tmp_path.glob("train-work-*.pt"))) == 3
+
+
+def test_cached_keys_a_function_setting_by_its_code_not_its_address(tmp_path):
+    calls = []
+
+    def work(degrade):
+        calls.append(1)
+        return {"x": degrade(torch.ones(2))}
+
+    def halve(x):
+        return x / 2
+
+    def halve_again(x):  # another function object with the same body would still differ by name
+        return x / 2
+
+    training.cached(work, cache_dir=tmp_path, degrade=halve)
+    training.cached(work, cache_dir=tmp_path, degrade=halve)  # same code: from the disk
+    assert calls == [1]
+    training.cached(work, cache_dir=tmp_path, degrade=halve_again)
+    assert calls == [1, 1]
+    assert training._jsonable(halve) == training._jsonable(halve) != training._jsonable(halve_again)
+    assert "x / 2" in training._jsonable(halve)
+
+
+@pytest.mark.parametrize("upsampler", ["pixelshuffle", "resize"])
+def test_the_untrained_upsampler_is_close_to_bicubic_and_paints_no_lattice(upsampler):
+    torch.manual_seed(0)
+    truth = pk.sample_image("chelsea", 128)
+    low = torch.nn.functional.avg_pool2d(truth, 4)
+    model = training.TinyUpsampler(4, upsampler)
+    with torch.no_grad():
+        out = model(low)
+    bicubic = torch.nn.functional.interpolate(low, scale_factor=4, mode="bicubic", align_corners=False).clamp(0, 1)
+    assert out.shape == truth.shape
+    assert abs(pk.psnr(out, truth) - pk.psnr(bicubic, truth)) < 1.0
+    assert pk.lattice_amplitude(out) < pk.lattice_amplitude(bicubic) + 0.3
+    assert float(out.min()) >= 0 and float(out.max()) <= 1
+
+
+def test_icnr_starts_every_pixelshuffle_phase_with_the_same_filter():
+    model = training.TinyUpsampler(3, "pixelshuffle", channels=8, layers=2)
+    w = model.up[0].weight  # (3·9, 8, 3, 3); PixelShuffle reads channel c·9 + k as phase k of colour c
+    for c in range(3):
+        phases = w[c * 9:(c + 1) * 9]
+        assert torch.equal(phases, phases[:1].expand_as(phases))
+    assert not torch.equal(w[0], w[9])  # colours differ
+    # a constant feature map therefore gives a constant high-resolution residual: no lattice
+    body_out = torch.rand(1, 8, 1, 1).expand(1, 8, 6, 6)
+    res = model.up(body_out)[..., 3:-3, 3:-3]  # away from the zero padding
+    assert torch.allclose(res, res[..., :1, :1].expand_as(res), atol=1e-6)
+
+
+def test_upsampler_bad_arguments():
+    with pytest.raises(ValueError, match="pixelshuffle"):
+        training.TinyUpsampler(4, "deconv")
+    with pytest.raises(ValueError, match="factor >= 2"):
+        training.TinyUpsampler(1)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        training.TinyUpsampler(2)(torch.full((1, 3, 8, 8), 200.0))
+
+
+def test_step_cost_counts_saved_activations_exactly():
+    torch.manual_seed(0)
+    lin = torch.nn.Linear(100, 50)
+    x = torch.randn(20, 100)
+    # Linear saves its input (20×100 floats); ReLU saves its output (20×50); sum saves nothing
+    cost = training.step_cost(lambda: torch.relu(lin(x)).sum(), repeats=3)
+    assert cost.saved_mb == pytest.approx((20 * 100 + 20 * 50) * 4 / 2**20)
+    assert cost.cpu_s >= 0
+    no_grad_x = training.step_cost(lambda: lin(x).sum()).saved_mb
+    assert no_grad_x == pytest.approx(20 * 100 * 4 / 2**20)
+    threads = torch.get_num_threads()
+    training.step_cost(lambda: lin(x).sum(), threads=1)
+    assert torch.get_num_threads() == threads  # restored
+
+
+def test_step_cost_refuses_what_is_not_a_loss():
+    with pytest.raises(TypeError, match="function"):
+        training.step_cost(torch.ones(1))
+    with pytest.raises(ValueError, match="requires grad"):
+        training.step_cost(lambda: torch.ones(()))
+    with pytest.raises(ValueError, match="repeats"):
+        training.step_cost(lambda: torch.ones((), requires_grad=True), repeats=0)
+
+
+class FakeHandle:
+    def __init__(self, shown):
+        self.shown = shown
+
+    def update(self, fig):
+        self.shown.append(fig)
+
+
+def test_live_loss_redraws_every_n_steps_through_one_handle():
+    shown = []
+
+    def display(fig):
+        shown.append(fig)
+        return FakeHandle(shown)
+
+    curve = training.LiveLoss("test", every=10, display=display)
+    for i in range(35):
+        curve.add(1.0 / (i + 1))
+    assert curve.redraws == 3 and len(shown) == 3  # steps 10, 20, 30
+    curve.close()
+    assert curve.redraws == 4 and len(curve.values) == 35  # the last 5 steps drawn once more
+    ax = shown[-1].axes[0]
+    assert ax.get_yscale() == "log" and ax.get_title() == "test"
+    assert len(ax.lines[0].get_xdata()) == 35 and len(ax.lines[1].get_xdata()) == 26  # running mean of 10
+
+
+def test_live_loss_outside_a_notebook_keeps_values_and_stops_on_nan():
+    curve = training.LiveLoss(every=2)  # pytest: no kernel, nothing drawn
+    curve.add(torch.tensor(0.5))
+    curve.add(0.25)
+    curve.close()
+    assert curve.values == [0.5, 0.25] and curve.redraws == 0
+    with pytest.raises(FloatingPointError, match="step 2"):
+        curve.add(float("nan"))
+    with pytest.raises(ValueError, match="every"):
+        training.LiveLoss(every=0)
