@@ -26,7 +26,7 @@ from .agreement import (
 )
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
-from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, radial_spectrum
+from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
 from .judge import judge_panel, plot_agreement
 from .losses import (
@@ -92,7 +92,7 @@ __all__ = [
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
     # forensics: artefacts of a trained network's outputs
-    "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift",
+    "power_spectrum", "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift",
     # doctor: probe any perceptual-loss module for the classic bugs
     "doctor", "Report", "Finding", "CODES", "SeedPerceptualLoss",
     # metrics

@@ -4,6 +4,8 @@ A perceptual term pushed hard can make an upsampling network paint a lattice (a 
 the upsampler's period) or shift colours (an edge network barely constrains colour). A
 sharpness number cannot tell a lattice from real detail; these can:
 
+* :func:`power_spectrum`: the 2-D power spectrum, zero frequency in the centre (show it on a
+  log scale: a lattice is a grid of bright dots).
 * :func:`radial_spectrum`: the power spectrum averaged over rings of equal frequency.
 * :func:`grid_score`: power at the lattice frequencies ``k/period`` relative to the ring around
   them; about 1 for natural images, hundreds for a visible checkerboard.
@@ -26,7 +28,7 @@ import torch.nn.functional as F
 
 from .images import check_image
 
-__all__ = ["radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift"]
+__all__ = ["power_spectrum", "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift"]
 
 
 def _power(x: torch.Tensor) -> torch.Tensor:
@@ -36,6 +38,18 @@ def _power(x: torch.Tensor) -> torch.Tensor:
     h, w = g.shape[-2:]
     win = torch.hann_window(h, periodic=False).view(-1, 1) * torch.hann_window(w, periodic=False).view(1, -1)
     return torch.fft.fft2(g * win).abs().square().mean(0)
+
+
+def power_spectrum(x: torch.Tensor) -> torch.Tensor:
+    """2-D power spectrum of the grey image (mean of RGB, mean removed, Hann window), batch-averaged.
+
+    Returns an (H, W) float tensor with zero frequency at the centre (``torch.fft.fftshift``):
+    row ``H // 2 + k`` holds vertical frequency ``k / H`` cycles/pixel. ``imshow(power.log10())``
+    shows a natural picture as a smooth blob fading outwards and a period-``p`` lattice as
+    bright dots every ``H / p`` bins.
+    """
+    check_image(x, rgb=False, unit_range=True)
+    return torch.fft.fftshift(_power(x))
 
 
 def radial_spectrum(x: torch.Tensor, bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:

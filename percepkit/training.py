@@ -49,11 +49,18 @@ _CACHE_VERSION = 1
 class TinyDenoiser(nn.Module):
     """VDSR-style restoration net: ``clamp(x + body(x), 0, 1)`` with ``layers`` 3×3 convs of ``channels``.
 
-    The last conv starts at zero, so the untrained network returns its input unchanged.
+    The last conv starts at zero, so the untrained network returns its input unchanged. The other
+    weights are drawn from ``torch.manual_seed(seed)`` (the global random state is left alone),
+    so the same arguments give the same network everywhere.
     """
 
-    def __init__(self, channels: int = 24, layers: int = 6):
+    def __init__(self, channels: int = 24, layers: int = 6, seed: int = 0):
         super().__init__()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self._build(channels, layers)
+
+    def _build(self, channels, layers):
         if not (isinstance(channels, int) and channels >= 1 and isinstance(layers, int) and layers >= 2):
             raise ValueError(f"expected channels >= 1 and layers >= 2 (ints); got {channels!r}, {layers!r}")
         body = [nn.Conv2d(3, channels, 3, padding=1), nn.ReLU()]
@@ -82,11 +89,18 @@ class TinyUpsampler(nn.Module):
       (resize-convolution, Odena et al. 2016): one set of filters for every output pixel.
 
     The last conv starts small (×0.1), so the untrained network is close to bicubic upsampling.
+    Weights are drawn from ``torch.manual_seed(seed)`` without touching the global random state.
     Input: float RGB (N, 3, h, w) in [0, 1]; output (N, 3, factor·h, factor·w).
     """
 
-    def __init__(self, factor: int = 4, upsampler: str = "pixelshuffle", channels: int = 32, layers: int = 3):
+    def __init__(self, factor: int = 4, upsampler: str = "pixelshuffle", channels: int = 32, layers: int = 3,
+                 seed: int = 0):
         super().__init__()
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self._build(factor, upsampler, channels, layers)
+
+    def _build(self, factor, upsampler, channels, layers):
         if upsampler not in ("pixelshuffle", "resize"):
             raise ValueError(f"expected upsampler 'pixelshuffle' or 'resize'; got {upsampler!r}")
         if not all(isinstance(v, int) for v in (factor, channels, layers)) or factor < 2 or channels < 1 or layers < 1:
@@ -196,10 +210,17 @@ class LiveLoss:
         if len(self.values) % self.every == 0:
             self._draw()
 
-    def close(self) -> None:
-        """Draw the final curve (if anything was added since the last redraw)."""
-        if self.values and len(self.values) % self.every:
-            self._draw()
+    def close(self, keep: bool = False) -> None:
+        """End of training: the live figure is replaced by a one-line summary (``keep=True``: by the final curve)."""
+        if self._handle is None:
+            return
+        if keep:
+            if len(self.values) % self.every:
+                self._draw()
+        else:
+            self._handle.update(_Text(f"{self.title}: {len(self.values)} steps, loss {self.values[0]:.4g} → "
+                                      f"{self.values[-1]:.4g} (mean of the last {min(self.every, len(self.values))}: "
+                                      f"{sum(self.values[-self.every:]) / len(self.values[-self.every:]):.4g})"))
 
     def figure(self):
         """A matplotlib figure of the curve so far (not shown)."""
@@ -228,6 +249,16 @@ class LiveLoss:
         else:
             self._handle.update(fig)
         self.redraws += 1
+
+
+class _Text:
+    """Shown by IPython as plain text (its repr)."""
+
+    def __init__(self, text: str):
+        self.text = text
+
+    def __repr__(self) -> str:
+        return self.text
 
 
 def _notebook_display():
@@ -301,9 +332,9 @@ def _source(fn) -> str:
 
 
 def _jsonable(v):
-    if isinstance(v, nn.Module):
-        return hashlib.sha256(b"".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())
-                              ).hexdigest()[:16]
+    if isinstance(v, nn.Module):  # its settings (repr: class, layers, precision...) and its weights' values
+        return [repr(v), hashlib.sha256(b"".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())
+                                        ).hexdigest()[:16]]
     if isinstance(v, torch.Tensor):
         return hashlib.sha256(v.detach().float().contiguous().numpy().tobytes()).hexdigest()[:16]
     if isinstance(v, (list, tuple)):

@@ -129,3 +129,19 @@ def test_every_check_refuses_0_255_images():
             fn(x)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         pk.colour_shift(x, x)
+
+
+def test_power_spectrum_matches_numpy_and_centres_zero_frequency():
+    import numpy as np
+
+    x = pk.sample_image("coffee", 64)[..., :48]  # not square
+    grey = x[0].mean(0).numpy().astype(np.float64)
+    grey -= grey.mean()
+    win = np.outer(np.hanning(64), np.hanning(48))
+    expected = np.fft.fftshift(np.abs(np.fft.fft2(grey * win)) ** 2)
+    p = pk.power_spectrum(x)
+    assert p.shape == (64, 48)
+    np.testing.assert_allclose(p.numpy(), expected, rtol=1e-3, atol=1e-6 * expected.max())
+    dots = pk.power_spectrum((0.9 * pk.sample_image("chelsea", 128) + 0.1 * lattice()).clamp(0, 1))
+    clean = pk.power_spectrum(pk.sample_image("chelsea", 128))
+    assert float(dots[64 + 32, 64]) > 30 * float(clean[64 + 32, 64])  # 1/4 cycles/pixel: 32 bins from the centre

@@ -103,6 +103,26 @@ def test_icnr_starts_every_pixelshuffle_phase_with_the_same_filter():
     assert torch.allclose(res, res[..., :1, :1].expand_as(res), atol=1e-6)
 
 
+def test_models_are_seeded_without_touching_the_global_random_state():
+    torch.manual_seed(123)
+    before = torch.rand(1)
+    torch.manual_seed(123)
+    a, b = training.TinyUpsampler(2, seed=5), training.TinyUpsampler(2, seed=5)
+    assert torch.rand(1) == before  # global stream untouched
+    assert all(torch.equal(x, y) for x, y in zip(a.state_dict().values(), b.state_dict().values()))
+    c = training.TinyUpsampler(2, seed=6)
+    assert not torch.equal(a.body[0].weight, c.body[0].weight)
+    d1, d2 = training.TinyDenoiser(8, 3, seed=1), training.TinyDenoiser(8, 3, seed=1)
+    assert torch.equal(d1.body[0].weight, d2.body[0].weight)
+
+
+def test_cache_key_tells_losses_apart_by_their_settings():
+    bb = pk.load_backbone("vgg19-random", verbose=False)
+    a, b = pk.PerceptualLoss(bb, layers=["relu1_2"]), pk.PerceptualLoss(bb, layers=["relu2_2"])
+    assert training._jsonable(a) != training._jsonable(b)  # same weights, other layers
+    assert training._jsonable(a) == training._jsonable(pk.PerceptualLoss(bb, layers=["relu1_2"]))
+
+
 def test_upsampler_bad_arguments():
     with pytest.raises(ValueError, match="pixelshuffle"):
         training.TinyUpsampler(4, "deconv")
@@ -155,11 +175,16 @@ def test_live_loss_redraws_every_n_steps_through_one_handle():
     for i in range(35):
         curve.add(1.0 / (i + 1))
     assert curve.redraws == 3 and len(shown) == 3  # steps 10, 20, 30
-    curve.close()
-    assert curve.redraws == 4 and len(curve.values) == 35  # the last 5 steps drawn once more
     ax = shown[-1].axes[0]
     assert ax.get_yscale() == "log" and ax.get_title() == "test"
-    assert len(ax.lines[0].get_xdata()) == 35 and len(ax.lines[1].get_xdata()) == 26  # running mean of 10
+    assert len(ax.lines[0].get_xdata()) == 30 and len(ax.lines[1].get_xdata()) == 21  # running mean of 10
+    curve.close()  # the live figure gives way to a one-line summary
+    assert len(shown) == 4 and "35 steps" in repr(shown[-1]) and "1 → 0.02857" in repr(shown[-1])
+    kept = training.LiveLoss("test", every=10, display=display)
+    for i in range(35):
+        kept.add(1.0)
+    kept.close(keep=True)  # or the final curve, the last 5 steps included
+    assert kept.redraws == 4 and len(shown[-1].axes[0].lines[0].get_xdata()) == 35
 
 
 def test_live_loss_outside_a_notebook_keeps_values_and_stops_on_nan():
