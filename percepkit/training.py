@@ -218,9 +218,10 @@ class LiveLoss:
             if len(self.values) % self.every:
                 self._draw()
         else:
-            self._handle.update(_Text(f"{self.title}: {len(self.values)} steps, loss {self.values[0]:.4g} → "
-                                      f"{self.values[-1]:.4g} (mean of the last {min(self.every, len(self.values))}: "
-                                      f"{sum(self.values[-self.every:]) / len(self.values[-self.every:]):.4g})"))
+            k = min(self.every, len(self.values))
+            first, last = sum(self.values[:k]) / k, sum(self.values[-k:]) / k
+            self._handle.update(_Text(f"{self.title}: {len(self.values)} steps; mean loss of the first {k} steps "
+                                      f"{first:.4g}, of the last {k} steps {last:.4g}"))
 
     def figure(self):
         """A matplotlib figure of the curve so far (not shown)."""
