@@ -23,9 +23,8 @@ import hashlib
 import inspect
 import json
 import os
-from pathlib import Path
-
 import time
+from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -37,7 +36,8 @@ from .images import check_image, sample_image
 from .metrics import detail_split, psnr, sharpness
 from .superres import default_cache_dir
 
-__all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss", "TRAIN_IMAGES", "HELD_OUT", "training_images", "random_crops", "evaluate", "cached"]
+__all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss", "TRAIN_IMAGES", "HELD_OUT",
+           "training_images", "random_crops", "evaluate", "cached"]
 
 #: Colour pictures the networks train on (``cat`` is ``chelsea``: left out with it).
 TRAIN_IMAGES = ("astronaut", "rocket", "brick", "grass", "gravel", "immunohistochemistry", "retina", "coins")

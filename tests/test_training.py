@@ -184,7 +184,7 @@ def test_live_loss_redraws_every_n_steps_through_one_handle():
     first, last = sum(1 / (i + 1) for i in range(10)) / 10, sum(1 / (i + 1) for i in range(25, 35)) / 10
     assert f"first 10 steps {first:.4g}" in summary and f"last 10 steps {last:.4g}" in summary
     kept = training.LiveLoss("test", every=10, display=display)
-    for i in range(35):
+    for _ in range(35):
         kept.add(1.0)
     kept.close(keep=True)  # or the final curve, the last 5 steps included
     assert kept.redraws == 4 and len(shown[-1].axes[0].lines[0].get_xdata()) == 35
