@@ -34,6 +34,8 @@ from typing import NamedTuple
 import torch
 import torch.nn as nn
 
+from .backbones import Backbone
+
 __all__ = ["Finding", "Report", "doctor", "CODES", "SeedPerceptualLoss"]
 
 CODES = ("trainable-parameters", "train-mode", "no-normalisation", "expects-minus-one", "inplace-at-tap",
@@ -101,6 +103,8 @@ class _Recorder:
     def __init__(self, module: nn.Module):
         self.names = {m: n for n, m in module.named_modules()}
         self.node_of: dict = {}  # grad_fn node -> leaf module that produced it (first producer wins)
+        self.block_of: dict = {}  # grad_fn node -> container whose own op (a residual add, say) produced it
+        self.containers_of: dict = {}  # grad_fn node -> containers that returned it (innermost first)
         self.order: list[nn.Module] = []  # leaf calls in execution order
         self.conv_input = None
         self.handles = []
@@ -121,6 +125,9 @@ class _Recorder:
     def _container(self, m, inputs, out):
         if torch.is_tensor(out) and out.grad_fn is not None:
             self.returned.append((self.names.get(m, "?"), out))
+            self.containers_of.setdefault(out.grad_fn, []).append(m)
+            if out.grad_fn not in self.node_of:  # not a leaf's output passed through: the block's own result
+                self.block_of.setdefault(out.grad_fn, m)
 
     def _hook(self, m, inputs, out):
         if getattr(m, "inplace", False) and inputs and torch.is_tensor(inputs[0]):
@@ -323,8 +330,16 @@ def doctor(loss_module, size: int = 64, batch: int = 2, seed: int = 0) -> Report
             cons = _consumers(out)
             vgg = _vgg_names(rec.order)
 
+            stage_names = {st: bb.layer_names[i] for bb in loss_module.modules() if isinstance(bb, Backbone)
+                           for i, st in enumerate(bb.stages)}
+
+            for node, m in rec.node_of.items():  # a leaf whose output a backbone stage returns: the stage's name
+                for c in rec.containers_of.get(node, ()):
+                    if c in stage_names:
+                        stage_names.setdefault(m, stage_names[c])
+
             def label(m):
-                return vgg.get(m) or f"{names.get(m, '?')} ({type(m).__name__})"
+                return vgg.get(m) or stage_names.get(m) or f"{names.get(m, '?')} ({type(m).__name__})"
 
             conv_feeds_act = any(isinstance(m, nn.Conv2d) and any(isinstance(rec.node_of.get(u), _ACTIVATIONS)
                                                                   for u in cons.get(node, ()))
@@ -335,13 +350,14 @@ def doctor(loss_module, size: int = 64, batch: int = 2, seed: int = 0) -> Report
             def feeds_layer(node) -> bool:  # does this (non-module) op's result go on into a module?
                 if node not in memo:
                     memo[node] = False
-                    memo[node] = any(c in rec.node_of or feeds_layer(c) for c in cons.get(node, ()))
+                    memo[node] = any(c in rec.node_of or c in rec.block_of or feeds_layer(c)
+                                     for c in cons.get(node, ()))
                 return memo[node]
 
-            for node, m in rec.node_of.items():
+            for node, m in [*rec.node_of.items(), *rec.block_of.items()]:
                 users = cons.get(node, set())
                 user_mods = [rec.node_of.get(u) for u in users]
-                if not any(u not in rec.node_of and not feeds_layer(u) for u in users):
+                if not any(u not in rec.node_of and u not in rec.block_of and not feeds_layer(u) for u in users):
                     continue  # consumed only on the way to the next layer(s): not a tap
                 if m not in taps:
                     taps.append(m)

@@ -165,3 +165,48 @@ def test_bad_arguments():
     with pytest.raises(ValueError, match="size"):
         pk.doctor(Tiny(), size=0)
     assert "no problems found" in str(pk.doctor(Tiny(), size=16))
+
+
+class _Residual(nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv1, self.conv2 = nn.Conv2d(c, c, 3, padding=1), nn.Conv2d(c, c, 3, padding=1)
+
+    def forward(self, x):
+        return x + self.conv2(torch.relu(self.conv1(x)))
+
+
+class _ResidualLoss(nn.Module):
+    """Normalised, frozen, no-grad target; compares the output of two residual blocks (a residual add, not a layer)."""
+
+    def __init__(self):
+        super().__init__()
+        torch.manual_seed(0)
+        self.stem = nn.Sequential(nn.Conv2d(3, 8, 3, padding=1), nn.ReLU())
+        self.block1, self.block2 = _Residual(8), _Residual(8)
+        self.register_buffer("mean", torch.tensor([0.485, 0.456, 0.406]).view(1, 3, 1, 1))
+        self.register_buffer("std", torch.tensor([0.229, 0.224, 0.225]).view(1, 3, 1, 1))
+        self.requires_grad_(False)
+        self.eval()
+
+    def feats(self, x):
+        a = self.block1(self.stem((x - self.mean) / self.std))
+        return a, self.block2(a)
+
+    def forward(self, pred, target):
+        with torch.no_grad():
+            ta, tb = self.feats(target)
+        pa, pb = self.feats(pred)
+        return ((pa - ta) ** 2).mean() + ((pb - tb) ** 2).mean()
+
+
+def test_residual_block_outputs_are_named_as_taps_not_the_conv_before_the_add():
+    report = pk.doctor(_ResidualLoss(), size=32)
+    assert report.ok, report
+    assert report.taps == ["block1 (_Residual)", "block2 (_Residual)"]  # not block2.conv2: its output is not compared
+
+
+def test_efficientnet_taps_read_as_the_backbone_layer_names():
+    bb = pk.load_backbone("efficientnet-lite0", verbose=False)
+    assert pk.doctor(pk.PerceptualLoss(bb), size=64).taps == list(bb.default_layers)  # block0 has no skip; the rest add
+    assert pk.doctor(pk.PerceptualLoss(bb, layers=["stem", "block1", "head"]), size=64).taps == ["stem", "block1", "head"]
