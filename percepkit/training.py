@@ -344,14 +344,18 @@ def _jsonable(v):
         return {str(k): _jsonable(x) for k, x in v.items()}
     if callable(v) and not isinstance(v, type):  # a function (a degradation, say): keyed by its code
         return _source(v)
+    if isinstance(v, float):  # 4 significant digits: a weight measured on 1 or 2 threads differs in its last bits
+        return float(f"{v:.4g}")
     return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
 
 
 def cached(fn, backbone: Backbone | None = None, cache_dir=None, key=None, **settings):
     """``fn(**settings)``, computed once and kept on disk (``torch.save``; tensors and dicts of them).
 
-    The key hashes ``fn``'s source, the settings (tensors and modules by their values) and the
-    backbone's weight fingerprint, so an edited loop or another backbone computes afresh.
+    The key hashes ``fn``'s source, the settings (tensors and modules by their values, functions by
+    their code, floats to 4 significant digits) and the backbone's weight fingerprint, so an edited
+    loop or another backbone computes afresh, while a loss weight that differs in its last bits
+    (measured on another number of threads) still finds the result.
     ``cache_dir``: a folder; ``None`` → :func:`~percepkit.superres.default_cache_dir`; ``False`` → no cache.
     """
     spec = {"v": _CACHE_VERSION, "fn": _source(fn), "settings": _jsonable(settings), "key": _jsonable(key),

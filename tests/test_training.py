@@ -200,3 +200,10 @@ def test_live_loss_outside_a_notebook_keeps_values_and_stops_on_nan():
         curve.add(float("nan"))
     with pytest.raises(ValueError, match="every"):
         training.LiveLoss(every=0)
+
+
+def test_cache_keys_floats_to_four_significant_digits():
+    assert training._jsonable(0.1 + 0.2) == training._jsonable(0.3)  # last-bit noise: the same key
+    assert training._jsonable(0.0005203544424) == training._jsonable(0.0005203545516)  # 1 vs 2 threads, measured
+    assert training._jsonable(1.234e-4) != training._jsonable(1.235e-4)
+    assert training._jsonable({"w": 2.0000000001}) == {"w": 2.0}
