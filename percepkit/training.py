@@ -333,9 +333,10 @@ def _source(fn) -> str:
 
 
 def _jsonable(v):
-    if isinstance(v, nn.Module):  # its settings (repr: class, layers, precision...) and its weights' values
-        return [repr(v), hashlib.sha256(b"".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())
-                                        ).hexdigest()[:16]]
+    if isinstance(v, nn.Module):  # class, own settings (layers, precision...), weights' values; no file paths
+        return [type(v).__name__, v.extra_repr(),
+                hashlib.sha256(b"".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())
+                               ).hexdigest()[:16]]
     if isinstance(v, torch.Tensor):
         return hashlib.sha256(v.detach().float().contiguous().numpy().tobytes()).hexdigest()[:16]
     if isinstance(v, (list, tuple)):

@@ -121,6 +121,10 @@ def test_cache_key_tells_losses_apart_by_their_settings():
     a, b = pk.PerceptualLoss(bb, layers=["relu1_2"]), pk.PerceptualLoss(bb, layers=["relu2_2"])
     assert training._jsonable(a) != training._jsonable(b)  # same weights, other layers
     assert training._jsonable(a) == training._jsonable(pk.PerceptualLoss(bb, layers=["relu1_2"]))
+    moved = pk.load_backbone("vgg19-random", verbose=False)
+    moved.source = "/another/venv/weights.pt"  # the same weights installed elsewhere: the same key
+    assert training._jsonable(pk.PerceptualLoss(moved, layers=["relu1_2"])) == training._jsonable(a)
+    assert "/another" not in str(training._jsonable(pk.PerceptualLoss(moved, layers=["relu1_2"])))
 
 
 def test_upsampler_bad_arguments():
