@@ -52,6 +52,16 @@ def power_spectrum(x: torch.Tensor) -> torch.Tensor:
     return torch.fft.fftshift(_power(x))
 
 
+def _check_period(x: torch.Tensor, period) -> None:
+    """The checks of the lattice measures: an image in [0, 1], an int period >= 2, at least 4 periods on each side."""
+    check_image(x, rgb=False, unit_range=True)
+    if not isinstance(period, int) or period < 2:
+        raise ValueError(f"expected period as an int >= 2 (pixels); got {period!r}")
+    h, w = x.shape[-2:]
+    if min(h, w) < 4 * period:
+        raise ValueError(f"expected an image at least {4 * period} px on each side for period {period}; got {h}x{w}")
+
+
 def radial_spectrum(x: torch.Tensor, bins: int | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """Radially averaged power spectrum of the (grey, windowed, mean-removed) image.
 
@@ -85,13 +95,9 @@ def grid_score(x: torch.Tensor, period: int = 4) -> float:
     the score is the mean of those ratios. Natural images score about 1 (their spectrum is smooth
     there); an image with a visible period-``period`` lattice scores in the tens to thousands.
     """
-    check_image(x, rgb=False, unit_range=True)
-    if not isinstance(period, int) or period < 2:
-        raise ValueError(f"expected period as an int >= 2 (pixels); got {period!r}")
+    _check_period(x, period)
     p = _power(x)
     h, w = p.shape
-    if min(h, w) < 4 * period:
-        raise ValueError(f"expected an image at least {4 * period} px on each side for period {period}; got {h}x{w}")
     dy, dx = torch.meshgrid(torch.arange(-4, 5), torch.arange(-4, 5), indexing="ij")
     ring = torch.maximum(dy.abs(), dx.abs()) >= 2
     inner = torch.maximum(dy.abs(), dx.abs()) <= 1
@@ -120,12 +126,8 @@ def lattice_amplitude(x: torch.Tensor, period: int = 4) -> float:
     ±a grey levels scores about ``a``; natural pictures score under about 1 (leftover detail),
     and a lattice you notice at a glance scores several levels.
     """
-    check_image(x, rgb=False, unit_range=True)
-    if not isinstance(period, int) or period < 2:
-        raise ValueError(f"expected period as an int >= 2 (pixels); got {period!r}")
+    _check_period(x, period)
     n, c, h, w = x.shape
-    if min(h, w) < 4 * period:
-        raise ValueError(f"expected an image at least {4 * period} px on each side for period {period}; got {h}x{w}")
     x = x.detach().float()
     lo, hi = (period - 1) // 2, period // 2
     local_mean = F.avg_pool2d(F.pad(x, (lo, hi, lo, hi), mode="replicate"), period, stride=1)
