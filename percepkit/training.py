@@ -12,7 +12,8 @@ The training loop itself is in the notebook, in plain sight; this module holds w
 * :func:`evaluate`: PSNR, sharpness relative to the truth, and :func:`~percepkit.detail_split`
   (detail recovered vs invented) on held-out images.
 * :func:`step_cost`: CPU-seconds per training step and the memory autograd keeps for backward.
-* :class:`LiveLoss`: a loss curve that redraws itself in the notebook while the loop runs.
+* :class:`LiveLoss`: a loss curve that redraws itself in the notebook while the loop runs;
+  :func:`plot_losses` draws one from stored values.
 * :func:`cached`: runs ``fn(**settings)`` once and keeps its result on disk, keyed by the
   settings, the backbone's fingerprint and ``fn``'s source code.
 """
@@ -36,7 +37,7 @@ from .images import check_image, sample_image
 from .metrics import detail_split, psnr, sharpness
 from .superres import default_cache_dir
 
-__all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss", "TRAIN_IMAGES", "HELD_OUT",
+__all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss", "plot_losses", "TRAIN_IMAGES", "HELD_OUT",
            "training_images", "random_crops", "evaluate", "cached"]
 
 #: Colour pictures the networks train on (``cat`` is ``chelsea``: left out with it).
@@ -224,20 +225,10 @@ class LiveLoss:
                                       f"{first:.4g}, of the last {k} steps {last:.4g}"))
 
     def figure(self):
-        """A matplotlib figure of the curve so far (not shown)."""
+        """A matplotlib figure of the curve so far (not shown): :func:`plot_losses` of the values."""
         import matplotlib.pyplot as plt
 
-        fig, ax = plt.subplots(figsize=(7, 2.6))
-        v = torch.tensor(self.values)
-        ax.plot(range(len(v)), v, lw=0.6, alpha=0.5, label="per step")
-        if len(v) >= self.every:
-            smooth = F.avg_pool1d(v[None, None], self.every, 1)[0, 0]
-            ax.plot(range(self.every - 1, len(v)), smooth, lw=2, label=f"mean of {self.every} steps")
-        if len(v) and float(v.min()) > 0:
-            ax.set_yscale("log")
-        ax.set(xlabel="step", ylabel="loss", title=self.title)
-        ax.legend(loc="upper right")
-        fig.tight_layout()
+        fig = plot_losses(self.values, self.title, self.every)
         plt.close(fig)  # shown through the display handle only, not again at the cell's end
         return fig
 
@@ -250,6 +241,27 @@ class LiveLoss:
         else:
             self._handle.update(fig)
         self.redraws += 1
+
+
+def plot_losses(values, title: str = "training loss", every: int = 25, ylabel: str = "loss"):
+    """A loss curve: per-step ``values`` and their trailing mean over ``every`` steps, log scale if all > 0.
+
+    Returns the matplotlib figure (``plt.show()`` it, or keep it). :class:`LiveLoss` draws with this.
+    """
+    import matplotlib.pyplot as plt
+
+    v = torch.as_tensor(values, dtype=torch.float32).flatten()
+    fig, ax = plt.subplots(figsize=(7, 2.8))
+    ax.plot(range(len(v)), v, lw=0.6, alpha=0.5, label="per step")
+    if len(v) >= every:
+        smooth = F.avg_pool1d(v[None, None], every, 1)[0, 0]
+        ax.plot(range(every - 1, len(v)), smooth, lw=2, label=f"mean of {every} steps")
+    if len(v) and float(v.min()) > 0:
+        ax.set_yscale("log")
+    ax.set(xlabel="step", ylabel=ylabel, title=title)
+    ax.legend(loc="upper right")
+    fig.tight_layout()
+    return fig
 
 
 class _Text:

@@ -211,3 +211,18 @@ def test_cache_keys_floats_to_four_significant_digits():
     assert training._jsonable(0.0005203544424) == training._jsonable(0.0005203545516)  # 1 vs 2 threads, measured
     assert training._jsonable(1.234e-4) != training._jsonable(1.235e-4)
     assert training._jsonable({"w": 2.0000000001}) == {"w": 2.0}
+
+
+def test_plot_losses_draws_steps_and_their_trailing_mean():
+    import matplotlib.pyplot as plt
+
+    fig = training.plot_losses(torch.linspace(1, 0.1, 30), "pretraining", every=10, ylabel="MSE")
+    ax = fig.axes[0]
+    steps, mean = ax.lines
+    assert ax.get_title() == "pretraining" and ax.get_ylabel() == "MSE" and ax.get_yscale() == "log"
+    assert list(mean.get_xdata()) == list(range(9, 30))  # the mean of steps 0-9 is drawn at step 9
+    assert float(mean.get_ydata()[0]) == pytest.approx(float(torch.linspace(1, 0.1, 30)[:10].mean()))
+    plt.close(fig)
+    few = training.plot_losses([0.0, 1.0], every=10)  # fewer steps than the mean needs; a zero: linear scale
+    assert len(few.axes[0].lines) == 1 and few.axes[0].get_yscale() == "linear"
+    plt.close(few)
