@@ -55,34 +55,26 @@ class NaiveLoss(nn.Module):
 
 
 def make_steps(bb, layers):
-    """name -> step(model, noisy, clean) returning the loss to backpropagate."""
+    """name -> step(model, noisy, clean) returning the loss to backpropagate; and the fp32 loss that scores."""
     naive = NaiveLoss(bb, layers)
     fp32 = pk.PerceptualLoss(bb, layers=layers)
     auto = pk.PerceptualLoss(bb, layers=layers, precision="auto")
     bf16 = pk.resolve_precision("auto") == "bf16"
 
-    def mse(model, noisy, clean):
-        return F.mse_loss(model(noisy), clean)
+    def step_with(loss=None, target_graph=False, bf16_model=False):
+        def step(model, noisy, clean):
+            with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16_model and bf16):
+                pred = model(noisy).float()
+            if loss is None:
+                return F.mse_loss(pred, clean)
+            target = clean.clone().requires_grad_(True) if target_graph else clean
+            return F.mse_loss(pred, clean) + WEIGHT * loss(pred, target)
 
-    def naive_step(model, noisy, clean):
-        pred = model(noisy)
-        return F.mse_loss(pred, clean) + WEIGHT * naive(pred, clean.clone().requires_grad_(True))
+        return step
 
-    def fp32_step(model, noisy, clean):
-        pred = model(noisy)
-        return F.mse_loss(pred, clean) + WEIGHT * fp32(pred, clean)
-
-    def auto_step(model, noisy, clean):
-        pred = model(noisy)
-        return F.mse_loss(pred, clean) + WEIGHT * auto(pred, clean)
-
-    def all_bf16_step(model, noisy, clean):
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            pred = model(noisy).float()
-        return F.mse_loss(pred, clean) + WEIGHT * auto(pred, clean)
-
-    return {"MSE": mse, "naive (target with autograd)": naive_step, "perceptual fp32": fp32_step,
-            "perceptual auto": auto_step, "auto + bf16 denoiser": all_bf16_step}, fp32
+    return {"MSE": step_with(), "naive (target with autograd)": step_with(naive, target_graph=True),
+            "perceptual fp32": step_with(fp32), "perceptual auto": step_with(auto),
+            "auto + bf16 denoiser": step_with(auto, bf16_model=True)}, fp32
 
 
 def main() -> None:
