@@ -244,7 +244,9 @@ class LiveLoss:
 
 
 def plot_losses(values, title: str = "training loss", every: int = 25, ylabel: str = "loss"):
-    """A loss curve: per-step ``values`` and their trailing mean over ``every`` steps, log scale if all > 0.
+    """A loss curve: per-step ``values`` and their running mean over ``every`` steps, log scale if all > 0.
+
+    Each mean is drawn at the middle of its window, so it lies on the curve it smooths.
 
     Returns the matplotlib figure (``plt.show()`` it, or keep it). :class:`LiveLoss` draws with this.
     """
@@ -255,7 +257,7 @@ def plot_losses(values, title: str = "training loss", every: int = 25, ylabel: s
     ax.plot(range(len(v)), v, lw=0.6, alpha=0.5, label="per step")
     if len(v) >= every:
         smooth = F.avg_pool1d(v[None, None], every, 1)[0, 0]
-        ax.plot(range(every - 1, len(v)), smooth, lw=2, label=f"mean of {every} steps")
+        ax.plot(torch.arange(len(smooth)) + (every - 1) / 2, smooth, lw=2, label=f"mean of {every} steps")
     if len(v) and float(v.min()) > 0:
         ax.set_yscale("log")
     ax.set(xlabel="step", ylabel=ylabel, title=title)

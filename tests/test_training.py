@@ -213,14 +213,14 @@ def test_cache_keys_floats_to_four_significant_digits():
     assert training._jsonable({"w": 2.0000000001}) == {"w": 2.0}
 
 
-def test_plot_losses_draws_steps_and_their_trailing_mean():
+def test_plot_losses_draws_steps_and_their_running_mean_centred():
     import matplotlib.pyplot as plt
 
     fig = training.plot_losses(torch.linspace(1, 0.1, 30), "pretraining", every=10, ylabel="MSE")
     ax = fig.axes[0]
     steps, mean = ax.lines
     assert ax.get_title() == "pretraining" and ax.get_ylabel() == "MSE" and ax.get_yscale() == "log"
-    assert list(mean.get_xdata()) == list(range(9, 30))  # the mean of steps 0-9 is drawn at step 9
+    assert list(mean.get_xdata()) == [i + 4.5 for i in range(21)]  # the mean of steps 0-9 is drawn at step 4.5
     assert float(mean.get_ydata()[0]) == pytest.approx(float(torch.linspace(1, 0.1, 30)[:10].mean()))
     plt.close(fig)
     few = training.plot_losses([0.0, 1.0], every=10)  # fewer steps than the mean needs; a zero: linear scale
