@@ -380,6 +380,7 @@ def test_notebook_in_chromium(lab, browser, path):
             first = page.locator(".jp-OutputArea-output.jp-RenderedImage img").first
         if first.count():
             first.scroll_into_view_if_needed()
+            page.wait_for_timeout(800)  # the windowed notebook renders the cells it scrolled to; without this: blank
         shot = SHOTS / f"{path.stem}.png"
         page.screenshot(path=str(shot))
         figures = sum(c["figures"] for c in cells)
