@@ -19,6 +19,8 @@ What it measures, each part in a fresh subprocess with the thread count pinned:
   548 MB checkpoint, percepkit vs torchvision;
 * attainable convolution throughput (one large conv alone) against what the loss achieves;
 * what bf16 costs in accuracy (loss difference, PSNR between bf16- and fp32-optimised images);
+* percepkit's ``LPIPS`` next to its ``PerceptualLoss`` on the same real VGG-16 (``vgg16-lpips``),
+  layers and inputs: time per call as a metric (no autograd) and as a loss (forward + backward);
 * the run time of every notebook in ``notebooks/`` (nbclient, fresh kernel, default backbone).
 """
 
@@ -40,6 +42,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 HERE = Path(__file__).resolve().parent
 SIZE = 256
+LPIPS_SIZE = 128  # LPIPS vs PerceptualLoss: two sample images at this size
 ORDER = ["percepkit_cached_fp32", "percepkit_uncached_fp32", "percepkit_cached_auto", "percepkit_uncached_auto",
          "tutorial", "piq", "lpips"]
 SHORT = {
@@ -234,6 +237,36 @@ def worker_precision(a) -> dict:
     return res
 
 
+def worker_lpips(a) -> dict:
+    """percepkit's LPIPS and PerceptualLoss on one backbone (vgg16-lpips), the same five layers and inputs."""
+    import torch
+
+    import percepkit as pk
+
+    _pin_threads(a.threads)
+    bb = pk.resolve_backbone("vgg16-lpips").to("cpu")
+    methods = {"lpips": pk.LPIPS(), "perceptual": pk.PerceptualLoss(bb, pk.LPIPS_LAYERS)}
+    y = torch.cat([pk.sample_image(n, LPIPS_SIZE) for n in ("astronaut", "coffee")])
+    x0 = pk.blur(y, 1.5)
+    out = {"size": LPIPS_SIZE, "batch": len(y), "layers": list(pk.LPIPS_LAYERS), "values": {}, "methods": {}}
+    times = {(k, mode): [] for k in methods for mode in ("metric", "loss")}
+    keys = list(times)
+    for r in range(a.repeats[0] + 1):  # round 0 is the warm-up
+        for k, mode in keys[r % len(keys):] + keys[: r % len(keys)]:
+            x = x0.clone().requires_grad_(mode == "loss")
+            t0 = time.perf_counter()
+            with torch.set_grad_enabled(mode == "loss"):
+                v = methods[k](x, y)
+                if mode == "loss":
+                    v.backward()
+            if r > 0:
+                times[k, mode].append(time.perf_counter() - t0)
+            out["values"][k] = float(v.detach())
+    for (k, mode), ts in times.items():
+        out["methods"].setdefault(k, {})[mode] = {"median_ms": statistics.median(ts) * 1e3, "min_ms": min(ts) * 1e3}
+    return out
+
+
 def worker_notebook(a) -> dict:
     """Execute one notebook top to bottom in a fresh kernel (cells tagged raises-exception may raise)."""
     import nbformat
@@ -323,7 +356,7 @@ def worker_machine(a) -> dict:
 
 
 WORKERS = {"machine": worker_machine, "checkpoints": worker_checkpoints, "time": worker_time, "memory": worker_memory,
-           "load": worker_load, "precision": worker_precision, "notebook": worker_notebook}
+           "load": worker_load, "precision": worker_precision, "lpips": worker_lpips, "notebook": worker_notebook}
 
 
 def main(argv=None) -> int:
@@ -397,6 +430,8 @@ def main(argv=None) -> int:
     _log(f"bf16 accuracy on {backbones}: loss differences and {a.opt_steps} Adam steps at {a.opt_size}²")
     res["precision"] = _run(["--worker", "precision", "--backbones", *backbones, "--opt-size", str(a.opt_size),
                              "--opt-steps", str(a.opt_steps), *th], base_env, 1800)
+    _log(f"LPIPS vs PerceptualLoss on vgg16-lpips, {LPIPS_SIZE}², batch 2")
+    res["lpips"] = _run(["--worker", "lpips", "--repeats", str(a.repeats[0]), *th], base_env, 600)
 
     res["notebooks"] = []
     if not a.skip_notebooks:
@@ -472,6 +507,7 @@ def report(res: dict) -> str:
     L += _conv(res)
     L += _load(res)
     L += _precision(res)
+    L += _lpips(res)
     L += _notebooks(res)
     return "\n".join(L) + "\n"
 
@@ -584,6 +620,27 @@ def _precision(res) -> list[str]:
                    f"{100 * r['rel_loss_diff_median']:.2f}% | {r['psnr_bf16_vs_fp32']:.1f} dB | "
                    f"{r['psnr_fp32_vs_target']:.1f} / {r['psnr_bf16_vs_target']:.1f} ({r['psnr_init_vs_target']:.1f}) dB | "
                    f"{r['opt_seconds']['fp32']:.1f} / {r['opt_seconds']['bf16']:.1f} |")
+    return out + [""]
+
+
+def _lpips(res) -> list[str]:
+    p = res.get("lpips")
+    if p is None:  # results.json from before this section existed
+        return []
+    if "error" in p:
+        return ["## LPIPS next to PerceptualLoss", "", f"failed: {p['error']}", ""]
+    out = ["## LPIPS next to PerceptualLoss", "",
+           f"`pk.LPIPS()` and `pk.PerceptualLoss(\"vgg16-lpips\", pk.LPIPS_LAYERS)`: the same backbone (LPIPS's "
+           f"ImageNet VGG-16, real weights), the same five layers, the same inputs (astronaut and coffee at "
+           f"{p['size']}², batch {p['batch']}, against their σ=1.5 blur). Metric = one call without autograd; "
+           "loss = forward + backward w.r.t. the prediction. Median and fastest round (one warm-up round dropped); "
+           "the two run round-robin in one process.", "",
+           "| method | value | metric median ms | min ms | loss median ms | min ms |", "|---|---:|---:|---:|---:|---:|"]
+    for k, label in (("lpips", "`pk.LPIPS()` (unit-normalised, learned channel weights)"),
+                     ("perceptual", "`pk.PerceptualLoss` (plain MSE per layer, weights 1)")):
+        m, v = p["methods"][k], p["values"][k]
+        out.append(f"| {label} | {v:.4g} | {m['metric']['median_ms']:.0f} | {m['metric']['min_ms']:.0f} | "
+                   f"{m['loss']['median_ms']:.0f} | {m['loss']['min_ms']:.0f} |")
     return out + [""]
 
 

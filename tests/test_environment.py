@@ -35,6 +35,7 @@ NOT_ON_BINDER = {
     "playwright": "the browser test needs a Chromium that Binder images lack",
     "pyyaml": "only tests/test_environment.py reads YAML",
     "jupyter-server-mathjax": "only `make html` copies its MathJax into the offline gallery",
+    "lpips": "only tests/test_lpips.py uses it, as the oracle for percepkit.LPIPS",
 }
 #: What repo2docker does with `python=X.Y` (buildpacks/conda/__init__.py: PYTHON_REGEX).
 REPO2DOCKER_PYTHON = re.compile(r"python\s*=+\s*([\d\.]*)")
