@@ -45,7 +45,7 @@ from .losses import (
     style_loss,
     total_variation,
 )
-from .lpips import LPIPS, LPIPS_LAYERS, lpips
+from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
 from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope
 from .optimize import invert_features, optimize_image
 from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
@@ -93,7 +93,7 @@ __all__ = [
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
     # lpips: the LPIPS-VGG v0.1 distance (images in [0, 1])
-    "LPIPS", "lpips", "LPIPS_LAYERS",
+    "LPIPS", "lpips_distance", "LPIPS_LAYERS",
     # forensics: artefacts of a trained network's outputs
     "power_spectrum", "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift",
     # doctor: probe any perceptual-loss module for the classic bugs

@@ -400,7 +400,8 @@ def preprocess_reference(x, normalization: str):
 
     ``"imagenet"``: ``(x − mean) / std`` with ImageNet's mean (0.485, 0.456, 0.406) and std
     (0.229, 0.224, 0.225), RGB order. ``"caffe"``: BGR order, 0–255 scale, minus the BGR
-    mean (104.00699, 116.66877, 122.67892), no division.
+    mean pixel of the original VGG release (103.939, 116.779, 123.68), no division — what the
+    default ``vgg19-caffe`` expects (HED subtracts its own BSDS mean, at most 1 grey level away).
     """
     import torch
 
@@ -409,7 +410,7 @@ def preprocess_reference(x, normalization: str):
         std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
         return (x - mean) / std
     if normalization == "caffe":
-        mean_bgr = torch.tensor((104.00699, 116.66877, 122.67892)).view(1, 3, 1, 1)
+        mean_bgr = torch.tensor((103.939, 116.779, 123.68)).view(1, 3, 1, 1)
         return x.flip(1) * 255 - mean_bgr
     raise ValueError(f"expected normalization 'imagenet' or 'caffe'; got {normalization!r}")
 

@@ -16,8 +16,7 @@ The ImageNet mean/std normalisation the backbone applies to [0, 1] input is exac
 ``ScalingLayer`` applied to ``2x − 1``. ``tests/test_lpips.py`` checks the result against the
 ``lpips==0.1.4`` package with the same weights.
 
-Note: ``percepkit.lpips`` is the *function* :func:`lpips` (re-exported by the package, which hides this
-module's name); the module itself is ``sys.modules["percepkit.lpips"]``.
+``pk.LPIPS`` is the module form (for a training loop), ``pk.lpips_distance`` the one-call form.
 """
 
 from __future__ import annotations
@@ -158,7 +157,7 @@ class LPIPS(nn.Module):
 _SHARED: LPIPS | None = None
 
 
-def lpips(x: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+def lpips_distance(x: torch.Tensor, y: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
     """The LPIPS-VGG distance of :class:`LPIPS`, with one instance created on first use and reused.
 
     **Images in [0, 1], NOT [-1, 1]**: for [-1, 1] data pass ``(x + 1) / 2`` and ``(y + 1) / 2``.

@@ -54,13 +54,20 @@ def test_check_feature_extractor_rejects_off_by_one_and_bad_types():
         ex.check_feature_extractor(lambda f, x, i: [x])
 
 
-@pytest.mark.parametrize("name", ["vgg16-hed", "vgg19-random"])
+@pytest.mark.parametrize("name", ["vgg19-caffe", "vgg19-random"])
 def test_preprocess_reference_matches_backbone_normalize(name):
     if name not in pk.available_backbones():
         pytest.skip(f"{name} not available")
     bb = pk.load_backbone(name, verbose=False)
     x = torch.rand(1, 3, 4, 4)
     assert torch.allclose(ex.preprocess_reference(x, bb.normalization), bb.normalize(x), atol=1e-3)
+
+
+def test_preprocess_reference_caffe_by_hand():
+    x = torch.zeros(1, 3, 1, 1)
+    x[0, 0] = 1.0  # pure red: 255 in the last (R) channel after the swap
+    want = torch.tensor([-103.939, -116.779, 255 - 123.68]).view(1, 3, 1, 1)
+    assert torch.allclose(ex.preprocess_reference(x, "caffe"), want, atol=1e-4)
 
 
 def test_check_preprocess():

@@ -126,7 +126,7 @@ def test_layers_mean_and_the_function_match_the_lpips_package(ours, ours_mean, r
     with torch.no_grad():
         per = ours.layer_distances(x, y)
         mean = ours_mean(x, y)
-        fn_none, fn_mean = pk.lpips(x, y, reduction="none"), pk.lpips(x, y)
+        fn_none, fn_mean = pk.lpips_distance(x, y, reduction="none"), pk.lpips_distance(x, y)
     want, want_per = _ref(ref, x, y, per_layer=True)
     assert list(per) == list(pk.LPIPS_LAYERS)
     for name, w in zip(pk.LPIPS_LAYERS, want_per):
@@ -202,7 +202,7 @@ def test_minus_one_to_one_input_is_refused_with_the_conversion(ours, pair):
     with pytest.raises(ValueError, match=msg):
         ours(2 * pair - 1, pair)
     with pytest.raises(ValueError, match=r"takes \[0,1\].*Got y with values in \[-1"):
-        pk.lpips(pair, 2 * pair - 1)
+        pk.lpips_distance(pair, 2 * pair - 1)
     with pytest.raises(ValueError, match=r"takes \[0,1\].*values in \[0, 255\]\. It looks like 0-255 data: divide by 255"):
         ours(pair * 255, pair)
     ours(pair.clamp(0, 1) * (1 + 9e-4), pair)  # within the 1e-3 slack
@@ -231,4 +231,4 @@ def test_shape_type_and_size_errors(ours, pair):
     with pytest.raises(ValueError, match=r"^expected reduction 'mean' or 'none'; got 'sum'$"):
         pk.LPIPS(reduction="sum")
     with pytest.raises(ValueError, match=r"^expected reduction 'mean' or 'none'; got 'sum'$"):
-        pk.lpips(pair, pair, reduction="sum")
+        pk.lpips_distance(pair, pair, reduction="sum")
