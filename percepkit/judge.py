@@ -175,7 +175,8 @@ def judge_panel(tset: TripletSet, folder=None, scale: int = 2, observer: str = "
 
 # --- the figure --------------------------------------------------------------------------------
 
-_FAMILY_COLOURS = {"pixel": "#888888", "layer": None, "package": "#1f77b4", "style": "#8c564b", "fit": "#d62728"}
+_FAMILY_COLOURS = {"pixel": "#888888", "layer": None, "package": "#1f77b4", "style": "#8c564b", "fit": "#d62728",
+                   "lpips": "#e377c2"}
 
 
 def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: dict | None = None, ax=None,
@@ -210,6 +211,8 @@ def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: di
             colours.append(_FAMILY_COLOURS["style"])
         elif m.startswith("fitted"):
             colours.append(_FAMILY_COLOURS["fit"])
+        elif m == "LPIPS":
+            colours.append(_FAMILY_COLOURS["lpips"])
         else:
             colours.append(_FAMILY_COLOURS["package"])
     y = list(range(len(names)))[::-1]

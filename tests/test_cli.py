@@ -67,20 +67,20 @@ def test_info_agrees_with_the_loader_on_this_machine(torch_home, capsys):
     assert report["auto"] == pk.load_backbone(verbose=False).name
 
 
-def test_info_reports_a_cached_vgg19_and_auto_picks_it(torch_home):
+def test_info_reports_a_cached_vgg19_and_auto_still_picks_the_packaged_default(torch_home):
     fake_vgg19(torch_home / VGG19_FILE)
-    res = run_cli("info", "--check", "--expect-auto", "vgg19", env={"TORCH_HOME": str(torch_home.parent.parent)})
+    res = run_cli("info", "--check", "--expect-auto", "vgg19-caffe", env={"TORCH_HOME": str(torch_home.parent.parent)})
     assert res.returncode == 0, res.stdout + res.stderr
-    assert "[yes] vgg19" in res.stdout
+    assert "[yes] vgg19 " in res.stdout
     assert f"weights at: {torch_home / VGG19_FILE}" in res.stdout
-    assert "load_backbone('auto') picks: vgg19 (first available of vgg19" in res.stdout
+    assert "load_backbone('auto') picks: vgg19-caffe (first available of vgg19-caffe" in res.stdout
     assert "load check: ok" in res.stdout and "FAILED" not in res.stdout
 
 
 def test_info_check_catches_a_corrupt_weights_file(torch_home, capsys):
     (torch_home / VGG19_FILE).write_bytes(b"<html>proxy error page</html>")
     code, report = info_json(capsys)
-    assert code == 0 and report["auto"] == "vgg19"  # present on disk is all that plain `info` can know
+    assert code == 0 and report["auto"] == "vgg19-caffe"  # present on disk is all that plain `info` can know
     code, report = info_json(capsys, "--check")
     assert code == 1
     row = next(r for r in report["backbones"] if r["name"] == "vgg19")

