@@ -102,9 +102,8 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
     """
     from tqdm.auto import tqdm
 
-    from .lpips import LPIPS
+    from .lpips import lpips_distance
     from .weights import SPECS
-
 
     if not isinstance(tset, TripletSet):
         raise TypeError(f"expected a TripletSet from percepkit.make_triplets; got {type(tset).__name__}")
@@ -115,7 +114,6 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
     n, nl = len(tset.triplets), len(layers)
     if lpips is None:
         lpips = SPECS["vgg16-lpips"].available()
-    lpips_net = LPIPS(reduction="none") if lpips else None
     table = {k: np.zeros((n, 2)) for k in ["L1", "L2 / PSNR", "SSIM", *layers, "perceptual", "perceptual (balanced)",
                                            "Gram (style)", *(["LPIPS"] if lpips else [])]}
     relative = np.zeros((n, 2, nl))
@@ -139,10 +137,10 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
                 table["perceptual"][i, c] = sum(per.values())
                 table["perceptual (balanced)"][i, c] = relative[i, c].mean()
                 table["Gram (style)"][i, c] = sum(float(style_loss(f[l][c + 1:c + 2], f[l][:1])) for l in style_layers)
-        if lpips_net is not None:
+        if lpips:
             refs = torch.cat([t.reference for t in chunk for _ in range(2)])
             with torch.no_grad():
-                d = lpips_net(torch.cat([cand for t in chunk for cand in (t.a, t.b)]), refs)
+                d = lpips_distance(torch.cat([cand for t in chunk for cand in (t.a, t.b)]), refs, reduction="none")
             table["LPIPS"][start:start + len(chunk)] = d.view(-1, 2).double().numpy()
     return Distances(table, layers, relative, backbone.name)
 
