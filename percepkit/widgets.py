@@ -6,6 +6,9 @@
   move only looks up precomputed results (:func:`render` picks the nearest λ *mix*) and
   pre-encoded PNGs, so it answers in milliseconds; the button runs the solver live.
 * :func:`shift_explorer` — notebook 02's shift slider over :func:`percepkit.plot.plot_shift`.
+* :func:`blend_explorer` — notebook 08's α slider: SRResNet-MSE and SRGAN blended weight by
+  weight (:func:`percepkit.srnets.interpolate_networks`); a move snaps to the precomputed α grid
+  (:func:`nearest_blend`), the button computes the exact α.
 """
 
 from __future__ import annotations
@@ -18,7 +21,8 @@ import torch
 
 from .backbones import Backbone
 from .losses import TERMS, Lambdas
-from .plot import plot_perception_distortion, plot_shift
+from .plot import plot_blends, plot_perception_distortion, plot_shift
+from .srnets import Blend, blend_at, blend_grid
 from .superres import (
     DEFAULT_GRID,
     Result,
@@ -31,7 +35,8 @@ from .superres import (
 )
 from .weights import resolve_backbone
 
-__all__ = ["View", "render", "LambdaExplorer", "lambda_explorer", "shift_explorer"]
+__all__ = ["View", "render", "LambdaExplorer", "lambda_explorer", "shift_explorer", "nearest_blend", "BlendExplorer",
+           "blend_explorer"]
 
 #: The sliders' starting position (``initial=None``): pixel and perceptual terms, equally important.
 INITIAL = Lambdas(pix=1, perc=1)
@@ -294,3 +299,116 @@ def shift_explorer(image: torch.Tensor, backbone: Backbone | str | None = None, 
         return d
 
     return W.interactive(show, dx=slider)
+
+
+# --- notebook 08: the α slider between two trained networks -------------------------------
+
+
+def nearest_blend(blends, alpha: float) -> tuple[Blend, bool]:
+    """The computed blend whose α is nearest ``alpha`` (ties: the smaller α), and whether it is exact (|Δα| < 1e-9)."""
+    blends = list(blends)
+    if not blends:
+        raise ValueError("expected at least one Blend")
+    if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0 <= alpha <= 1:
+        raise ValueError(f"alpha must be a number in [0, 1]; got {alpha!r}")
+    best = min(blends, key=lambda b: (abs(b.alpha - alpha), b.alpha))
+    return best, abs(best.alpha - alpha) < 1e-9
+
+
+class BlendExplorer:
+    """The α panel (see :func:`blend_explorer`). ``.widget`` is the ipywidgets box.
+
+    Attributes:
+        blends (grid + exact runs), slider, button, image, plot, numbers, status, shown (the :class:`Blend`
+        on screen), last_latency (seconds the last slider update took).
+    """
+
+    def __init__(self, mse, gan, lr, truth, blends, points: dict | None = None, scale: int = 2, initial: float = 0.5):
+        import ipywidgets as W
+
+        self.mse, self.gan, self.lr, self.truth, self.points, self.scale = mse, gan, lr, truth, points or {}, scale
+        self.blends = list(blends)
+        self.slider = W.FloatSlider(value=initial, min=0.0, max=1.0, step=0.05, description="α",
+                                    continuous_update=False, readout_format=".2f")
+        self.button = W.Button(description="compute this exact α", icon="play", layout=W.Layout(width="220px"))
+        self.status = W.Label("")
+        self.image = W.Image(format="png")
+        self.image.add_class("pk-blend-result")
+        self.plot = W.Image(format="png")
+        self.plot.add_class("pk-blend-plot")
+        self.numbers = W.HTML()
+        self.numbers.add_class("pk-blend-numbers")
+        truth_box = W.VBox([W.Label("truth"), W.Image(value=_image_png(truth, scale), format="png")])
+        result_box = W.VBox([W.Label("blend (1 − α)·SRResNet-MSE + α·SRGAN"), self.image])
+        self.widget = W.VBox([W.HBox([W.VBox([self.slider, self.button, self.status, self.numbers]), self.plot]),
+                              W.HBox([result_box, truth_box])])
+        self._png, self._plot = {}, {}
+        self._encode_all()
+        self.slider.observe(lambda _c: self.update(), names="value")
+        self.button.on_click(lambda _b: self.compute_exact())
+        self.last_latency = 0.0
+        self.update()
+
+    def _encode_all(self):
+        """Encode every blend's picture once, and every highlighted plot again whenever a blend is added."""
+        for b in self.blends:
+            if id(b) not in self._png:
+                self._png[id(b)] = _image_png(b.image, self.scale)
+        self._plot = {id(b): _png(plot_blends(self.blends, highlight=b, points=self.points)) for b in self.blends}
+
+    def update(self) -> Blend:
+        """Show the blend nearest the slider (what a slider move triggers); only looks things up."""
+        t0 = time.perf_counter()
+        self.shown, exact = nearest_blend(self.blends, self.slider.value)
+        self.image.value = self._png[id(self.shown)]
+        self.plot.value = self._plot[id(self.shown)]
+        b = self.shown
+        self.numbers.value = (f"<div class='pk-blend-numbers'>α = {b.alpha:.2f} · PSNR {b.psnr:.2f} dB · "
+                              f"LPIPS {b.lpips:.3f}</div>")
+        self.status.value = ("showing this exact α" if exact else
+                             f"showing the nearest precomputed α = {b.alpha:g} (the button computes {self.slider.value:.2f})")
+        self.last_latency = time.perf_counter() - t0
+        return self.shown
+
+    def set(self, alpha: float) -> Blend:
+        """Move the slider programmatically; returns the blend now shown."""
+        self.slider.value = float(alpha)
+        return self.shown
+
+    def compute_exact(self) -> Blend:
+        """Blend the networks at the slider's exact α (the button), add the result and show it."""
+        alpha = float(self.slider.value)
+        self.button.disabled = True
+        self.status.value = f"computing α = {alpha:.2f} …"
+        try:
+            b = blend_at(self.mse, self.gan, self.lr, self.truth, alpha)
+        finally:
+            self.button.disabled = False
+        self.blends.append(b)
+        self._encode_all()
+        self.update()
+        self.status.value = f"computed α = {alpha:.2f} in {b.seconds:.1f} s"
+        return b
+
+    def _ipython_display_(self):
+        from IPython.display import display
+
+        display(self.widget)
+
+
+def blend_explorer(mse, gan, lr: torch.Tensor, truth: torch.Tensor, alphas=None, points: dict | None = None,
+                   scale: int = 2, initial: float = 0.5, blends=None) -> BlendExplorer:
+    """Build the α panel in one call: the blends on a grid of α (or ``blends`` already computed), a slider
+    that snaps to them, a button for the exact α, the picture and its point on the PSNR–LPIPS plane.
+
+    Args:
+        mse, gan: the two networks (``pk.load_sr_network("srresnet-mse")``, ``…("srgan")``).
+        lr, truth: the low-resolution input (1, 3, h, w) and its truth (1, 3, 4h, 4w).
+        alphas: the grid (default 0, 0.1, …, 1); ignored when ``blends`` is given.
+        points: other outputs to mark on the plane, name → (PSNR, LPIPS).
+        scale: on-screen enlargement of the pictures.
+        initial: the slider's starting α.
+    """
+    if blends is None:
+        blends = blend_grid(mse, gan, lr, truth, alphas)
+    return BlendExplorer(mse, gan, lr, truth, blends, points=points, scale=scale, initial=initial)

