@@ -111,7 +111,7 @@ __all__ = [
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
     "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
-    # notebook 08: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
+    # notebook 09: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
     "Triplet", "TripletSet", "make_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
     "self_agreement", "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",
     "load_answers", "pool_answers", "Pooled", "wilson", "judge_panel", "plot_agreement",

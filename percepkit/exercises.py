@@ -15,7 +15,8 @@ __all__ += ["check_receptive_field"]  # 03
 __all__ += ["check_gram_matrix", "check_gram_hw", "check_lambda_rescale", "gram_reference", "lambda_rescale_reference"]  # 04
 __all__ += ["check_feature_extractor", "check_preprocess", "preprocess_reference"]  # 06
 __all__ += ["check_raw_lambdas", "check_pareto_front", "raw_lambdas_reference", "pareto_front_reference"]  # 05
-__all__ += ["check_two_afc", "two_afc_reference"]  # 08
+__all__ += ["check_blend_state"]  # 08
+__all__ += ["check_two_afc", "two_afc_reference"]  # 09
 __all__ += ["check_seed_fix"]  # 07
 
 # --- 01 Why pixel losses blur ---------------------------------------------------------
@@ -442,7 +443,60 @@ def check_preprocess(preprocess_fn) -> None:
     print("Correct: ImageNet = (x − mean) / std in RGB; Caffe = BGR, ×255, minus the mean.")
 
 
-# --- 08 Your own eyes -----------------------------------------------------------------
+# --- 08 Real networks ----------------------------------------------------------------
+
+
+def _blend_case():
+    """Two hand-made state dicts shaped like a conv + BatchNorm layer, with their blends at α = 0.25 written out."""
+    import torch
+
+    a = {"conv.weight": torch.tensor([[[[1.0, 2.0], [3.0, 4.0]]]]), "conv.bias": torch.tensor([0.0]),
+         "bn.running_mean": torch.tensor([1.0]), "bn.running_var": torch.tensor([4.0]),
+         "bn.num_batches_tracked": torch.tensor(7)}
+    b = {"conv.weight": torch.tensor([[[[5.0, 2.0], [-1.0, 0.0]]]]), "conv.bias": torch.tensor([8.0]),
+         "bn.running_mean": torch.tensor([5.0]), "bn.running_var": torch.tensor([0.0]),
+         "bn.num_batches_tracked": torch.tensor(9)}
+    want = {"conv.weight": torch.tensor([[[[2.0, 2.0], [2.0, 3.0]]]]), "conv.bias": torch.tensor([2.0]),
+            "bn.running_mean": torch.tensor([2.0]), "bn.running_var": torch.tensor([3.0]),
+            "bn.num_batches_tracked": torch.tensor(7)}
+    return a, b, want
+
+
+def check_blend_state(blend_state) -> None:
+    """Check ``blend_state(a, b, alpha) -> dict``: network interpolation of two state dicts,
+    ``(1 − alpha)·a + alpha·b`` for every floating-point tensor (BatchNorm's running statistics
+    included), integer counters copied from ``a``, and ``a`` and ``b`` left unchanged."""
+    import torch
+
+    a, b, want = _blend_case()
+    a0 = {k: v.clone() for k, v in a.items()}
+    b0 = {k: v.clone() for k, v in b.items()}
+    got = blend_state(a, b, 0.25)
+    if not isinstance(got, dict):
+        raise AssertionError(f"blend_state should return a dict name → tensor (a state dict); it returned "
+                             f"{type(got).__name__}")
+    if set(got) != set(want):
+        raise AssertionError(f"the blend should have every tensor of a: missing {sorted(set(want) - set(got))}, "
+                             f"extra {sorted(set(got) - set(want))}")
+    if any(not torch.equal(a[k], a0[k]) for k in a) or any(not torch.equal(b[k], b0[k]) for k in b):
+        raise AssertionError("blend_state changed its inputs in place (e.g. with .mul_ or .lerp_): build new tensors")
+    if torch.allclose(got["conv.weight"].float(), (0.75 * b["conv.weight"] + 0.25 * a["conv.weight"])):
+        raise AssertionError("alpha runs the wrong way: alpha = 0 must give a (the MSE network), alpha = 1 gives b")
+    for k in ("bn.running_mean", "bn.running_var"):
+        if torch.equal(got[k], a[k]):
+            raise AssertionError(f"{k} was copied from a, not blended: BatchNorm's running statistics are part of "
+                                 "the network (buffers), so blend every floating-point tensor of the state dict")
+    if torch.is_floating_point(got["bn.num_batches_tracked"]) or not torch.equal(got["bn.num_batches_tracked"],
+                                                                                 want["bn.num_batches_tracked"]):
+        raise AssertionError("bn.num_batches_tracked is an integer counter, not a weight: copy a's, do not blend it "
+                             f"(got {got['bn.num_batches_tracked']})")
+    for k in want:
+        if got[k].shape != want[k].shape or not torch.allclose(got[k].float(), want[k].float()):
+            raise AssertionError(f"{k}: expected {want[k].tolist()} at alpha = 0.25, got {got[k].tolist()}")
+    print("Correct: every floating-point tensor blended as (1 − α)·a + α·b, counters kept, inputs untouched.")
+
+
+# --- 09 Your own eyes -----------------------------------------------------------------
 
 
 def two_afc_reference(d_a, d_b, p_a) -> float:

@@ -1,4 +1,4 @@
-"""Notebook 08's panel and figures: judge triplets by eye, then see every metric's agreement.
+"""Notebook 09's panel and figures: judge triplets by eye, then see every metric's agreement.
 
 * :func:`judge_panel` builds the panel in one call: the reference and candidates A and B side by
   side (enlarged, ≥ 192 px each), buttons *A is closer* / *B is closer*, a progress counter and

@@ -1,4 +1,4 @@
-"""Notebook 08's triplets: a reference and two distorted candidates, for two-alternative forced choice.
+"""Notebook 09's triplets: a reference and two distorted candidates, for two-alternative forced choice.
 
 :func:`make_triplets` builds a fixed, seeded set offline (scikit-image's bundled pictures, JPEG
 through Pillow in memory) in a few seconds. Each :class:`Triplet` pairs two distortions people
@@ -256,7 +256,7 @@ def _unmatched(size):
 
 
 def make_triplets(size: int = 128, seed: int = 0, repeats: int = 10) -> TripletSet:
-    """Build notebook 08's triplet set (30 triplets; deterministic for a given size and seed).
+    """Build notebook 09's triplet set (30 triplets; deterministic for a given size and seed).
 
     Args:
         size: side of every image in pixels (≥ 64; the backbones need room for their deepest layer).

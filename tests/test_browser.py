@@ -20,7 +20,7 @@ For each ``notebooks/NN_*.ipynb``, in headless Debian chromium driven by Python 
 
 and save a screenshot per notebook (``$PERCEPKIT_BROWSER_SHOTS``, default ``build/browser/``).
 In notebook 05 it also moves a λ slider and checks that the image and numbers change through the
-real comm round trip. In notebook 08 it clicks through three triplets of the judging panel and
+real comm round trip. In notebook 09 it clicks through three triplets of the judging panel and
 undoes one, checks the counter and the pictures, and reads the answers file the panel saved (outside
 the repository; the test deletes it afterwards).
 
@@ -295,7 +295,7 @@ def _slider_round_trip(page) -> float:
 
 
 def _judge_round_trip(page) -> str:
-    """Notebook 08: answer A, B, A in the panel, undo once; the counter, the pictures and the saved file follow."""
+    """Notebook 09: answer A, B, A in the panel, undo once; the counter, the pictures and the saved file follow."""
     progress, status = page.locator(".pk-judge-progress").first, page.locator(".pk-judge-status").first
     image_a = page.locator("img.pk-judge-a").first
     progress.scroll_into_view_if_needed()
@@ -373,7 +373,7 @@ def test_notebook_in_chromium(lab, browser, path):
         extra = ""
         if not problems and path.name.startswith("05_"):
             extra = f"; slider → new image in the page {_slider_round_trip(page) * 1000:.0f} ms"
-        if not problems and path.name.startswith("08_"):
+        if not problems and path.name.startswith("09_"):
             extra = _judge_round_trip(page)
         first = page.locator(".jp-OutputArea-output .widget-slider, .pk-judge-progress").first  # a panel, else a figure
         if not first.count():

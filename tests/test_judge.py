@@ -1,4 +1,4 @@
-"""Notebook 08's pure parts against independent oracles: the triplet set, 2AFC scoring, the
+"""Notebook 09's pure parts against independent oracles: the triplet set, 2AFC scoring, the
 observer's consistency, calibration, answer files, pooling with intervals, and the panel's logic."""
 
 import dataclasses
