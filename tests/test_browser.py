@@ -20,7 +20,8 @@ For each ``notebooks/NN_*.ipynb``, in headless Debian chromium driven by Python 
 
 and save a screenshot per notebook (``$PERCEPKIT_BROWSER_SHOTS``, default ``build/browser/``).
 In notebook 05 it also moves a λ slider and checks that the image and numbers change through the
-real comm round trip. In notebook 09 it clicks through three triplets of the judging panel and
+real comm round trip; in notebook 08 it types α = 1 into the blend panel and checks that the
+picture, its point on the plane and the numbers change. In notebook 09 it clicks through three triplets of the judging panel and
 undoes one, checks the counter and the pictures, and reads the answers file the panel saved (outside
 the repository; the test deletes it afterwards).
 
@@ -294,6 +295,33 @@ def _slider_round_trip(page) -> float:
     return roundtrip_s
 
 
+def _alpha_round_trip(page) -> str:
+    """Notebook 08: type α = 1 into the blend panel; the picture, its point on the plane and the numbers must change."""
+    slider = page.locator(".jp-OutputArea-output .widget-slider").filter(has_text="α").first
+    image, plot = page.locator("img.pk-blend-result").first, page.locator("img.pk-blend-plot").first
+    numbers = page.locator("div.pk-blend-numbers").first
+    image.wait_for(state="visible")
+    before = {"img.pk-blend-result": image.get_attribute("src"), "img.pk-blend-plot": plot.get_attribute("src")}
+    numbers_before = numbers.text_content()
+    assert numbers_before.startswith("α = 0.50"), numbers_before
+    readout = slider.locator(".widget-readout")
+    readout.scroll_into_view_if_needed()
+    readout.click()
+    page.keyboard.press("Control+A")
+    page.keyboard.type("1")
+    t_move = time.monotonic()
+    page.keyboard.press("Enter")
+    for sel, old in before.items():
+        page.wait_for_function(
+            "([sel, old]) => { const e = document.querySelector(sel); return e && e.getAttribute('src') !== old; }",
+            arg=[sel, old], timeout=30_000)
+    roundtrip_s = time.monotonic() - t_move
+    page.wait_for_function("([sel, old]) => { const e = document.querySelector(sel); return e && e.textContent !== old; }",
+                           arg=["div.pk-blend-numbers", numbers_before], timeout=30_000)
+    assert numbers.text_content().startswith("α = 1.00"), numbers.text_content()
+    return f"; α slider → new picture and point in the page {roundtrip_s * 1000:.0f} ms"
+
+
 def _judge_round_trip(page) -> str:
     """Notebook 09: answer A, B, A in the panel, undo once; the counter, the pictures and the saved file follow."""
     progress, status = page.locator(".pk-judge-progress").first, page.locator(".pk-judge-status").first
@@ -373,6 +401,8 @@ def test_notebook_in_chromium(lab, browser, path):
         extra = ""
         if not problems and path.name.startswith("05_"):
             extra = f"; slider → new image in the page {_slider_round_trip(page) * 1000:.0f} ms"
+        if not problems and path.name.startswith("08_"):
+            extra = _alpha_round_trip(page)
         if not problems and path.name.startswith("09_"):
             extra = _judge_round_trip(page)
         first = page.locator(".jp-OutputArea-output .widget-slider, .pk-judge-progress").first  # a panel, else a figure
