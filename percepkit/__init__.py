@@ -61,7 +61,7 @@ from .superres import (
     superres_problem,
 )
 from .texture import TextureLoss, texture_start
-from .triplets import Triplet, TripletSet, make_triplets
+from .triplets import Triplet, TripletSet, make_sr_triplets, make_triplets
 from .weights import (
     BACKBONES,
     SPECS,
@@ -112,7 +112,7 @@ __all__ = [
     "DEFAULT_GRID", "TINY_GRID",
     "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
     # notebook 09: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
-    "Triplet", "TripletSet", "make_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
+    "Triplet", "TripletSet", "make_triplets", "make_sr_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
     "self_agreement", "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",
     "load_answers", "pool_answers", "Pooled", "wilson", "judge_panel", "plot_agreement",
 ]

@@ -26,8 +26,10 @@ import torch
 import torch.nn.functional as F
 
 from .images import blur, sample_image, shift, to_tensor
+from .srnets import downscale, load_sr_network
 
-__all__ = ["MATCH_RTOL", "N_TRIPLETS", "SET_VERSION", "Triplet", "TripletSet", "make_triplets", "triplet_png", "jpeg", "mse"]
+__all__ = ["MATCH_RTOL", "N_TRIPLETS", "SET_VERSION", "Triplet", "TripletSet", "make_triplets", "triplet_png", "jpeg", "mse",
+           "SR_PICTURES", "SR_LABELS", "make_sr_triplets"]
 
 #: Version of the recipe below; part of the set's fingerprint, so answers to an older set are refused.
 SET_VERSION = 1
@@ -298,6 +300,54 @@ def make_triplets(size: int = 128, seed: int = 0, repeats: int = 10) -> TripletS
     fp = hashlib.sha256(f"percepkit-2afc v{SET_VERSION} size={size} seed={seed} repeats={repeats}".encode()).hexdigest()
     _sample.cache_clear()  # the set shares its reference tensors; the next set gets fresh ones
     return TripletSet(tuple(triplets), order, size, seed, repeats, fp[:12])
+
+
+#: Notebook 09's real-network pairs: picture → top-left corner of the crop (at the picture's own resolution;
+#: ``retina`` shrunk to 704 px first), one triplet each.
+SR_PICTURES = {"chelsea": (40, 120), "coffee": (60, 200), "astronaut": (40, 160), "rocket": (120, 180),
+               "retina": (240, 40), "immunohistochemistry": (100, 100)}
+#: What the two candidates of a real-network pair are, in words (``Triplet.labels`` carries one of each).
+SR_LABELS = {"srresnet-mse": "SRResNet (trained with pixel MSE)", "srgan": "SRGAN (+ VGG54 and adversarial loss)"}
+
+
+def make_sr_triplets(size: int = 128, seed: int = 0, pictures: dict | None = None) -> TripletSet:
+    """Notebook 09's second set: the truth as reference, SRResNet-MSE's and SRGAN's ×4 outputs as the candidates.
+
+    Each truth is a ``size`` × ``size`` crop, shrunk ×4 as the networks' training inputs were
+    (:func:`percepkit.srnets.downscale`) and brought back by both networks. Which output is A is a
+    coin flip (seeded); every triplet is shown once (no repeats).
+
+    Args:
+        size: side of the truth crops (64–256, a multiple of 4).
+        seed: fixes which output is A and the order.
+        pictures: name → top-left corner of the crop (default :data:`SR_PICTURES`).
+    """
+    if not (isinstance(size, int) and 64 <= size <= 256 and size % 4 == 0):
+        raise ValueError(f"expected size as an int in 64..256, a multiple of 4; got {size!r}")
+    if not isinstance(seed, int):
+        raise TypeError(f"expected seed as an int; got {type(seed).__name__}")
+    pictures = dict(SR_PICTURES if pictures is None else pictures)
+    nets = {name: load_sr_network(name) for name in SR_LABELS}
+    rng = random.Random(seed)
+    triplets = []
+    for i, (name, (y, x)) in enumerate(pictures.items()):
+        full = sample_image(name, size=704) if name == "retina" else sample_image(name)
+        ref = full[..., y:y + size, x:x + size]
+        if ref.shape[-2:] != (size, size):
+            raise ValueError(f"the crop of {name!r} at ({y}, {x}) does not fit a {size}-px square: "
+                             f"the picture is {full.shape[-2]}x{full.shape[-1]}")
+        with torch.no_grad():
+            out = [(SR_LABELS[k], net(downscale(ref))) for k, net in nets.items()]
+        if rng.random() < 0.5:
+            out.reverse()
+        (la, a), (lb, b) = out
+        triplets.append(Triplet(f"s{i:02d}", "SRResNet-MSE vs SRGAN", name, ref.contiguous(), a.contiguous(),
+                                b.contiguous(), (la, lb), False))
+    order = list(range(len(triplets)))
+    rng.shuffle(order)
+    spec = f"percepkit-2afc-sr v1 size={size} seed={seed} pictures={sorted(pictures.items())}"
+    return TripletSet(tuple(triplets), tuple((i, False) for i in order), size, seed, 0,
+                      hashlib.sha256(spec.encode()).hexdigest()[:12])
 
 
 def triplet_png(images, scale: int = 2, gap: int = 12, labels=("reference", "A", "B")) -> bytes:
