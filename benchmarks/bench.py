@@ -267,6 +267,41 @@ def worker_lpips(a) -> dict:
     return out
 
 
+def worker_srnets(a) -> dict:
+    """Notebook 08's networks: load time and RSS of each, forward wall/CPU time at the notebook's size
+    (60×80 → 240×320, batch 1), the α-blend plus forward, and the critic on a batch of 18 crops."""
+    import torch
+
+    import percepkit as pk
+    from percepkit import srnets
+
+    _pin_threads(a.threads)
+    out = {"rss_start_mb": _rss_mb(), "load": {}, "forward": {}}
+    nets = {}
+    for name in pk.SR_NETWORKS:
+        t0, c0 = time.perf_counter(), time.process_time()
+        nets[name] = pk.load_sr_network(name)
+        out["load"][name] = {"s": time.perf_counter() - t0, "cpu_s": time.process_time() - c0, "rss_mb": _rss_mb()}
+    lr = srnets.downscale(pk.sample_image("chelsea")[..., 30:270, 60:380])
+    crops = torch.rand(18, 3, 96, 96, generator=torch.Generator().manual_seed(0))
+    jobs = {"srresnet-mse 60×80→240×320": lambda: nets["srresnet-mse"](lr),
+            "srgan 60×80→240×320": lambda: nets["srgan"](lr),
+            "blend α=0.5 + forward": lambda: pk.interpolate_networks(nets["srresnet-mse"], nets["srgan"], 0.5)(lr),
+            "critic, 18 crops 96×96": lambda: nets["srgan-critic"](crops)}
+    with torch.no_grad():
+        for k, f in jobs.items():
+            f()  # warm-up
+            wall, cpu = [], []
+            for _ in range(a.repeats[0]):
+                t0, c0 = time.perf_counter(), time.process_time()
+                f()
+                wall.append(time.perf_counter() - t0)
+                cpu.append(time.process_time() - c0)
+            out["forward"][k] = {"median_s": statistics.median(wall), "cpu_s": statistics.median(cpu)}
+    out["peak_rss_mb"] = _rss_mb("VmHWM")
+    return out
+
+
 def worker_notebook(a) -> dict:
     """Execute one notebook top to bottom in a fresh kernel (cells tagged raises-exception may raise)."""
     import nbformat
@@ -356,7 +391,8 @@ def worker_machine(a) -> dict:
 
 
 WORKERS = {"machine": worker_machine, "checkpoints": worker_checkpoints, "time": worker_time, "memory": worker_memory,
-           "load": worker_load, "precision": worker_precision, "lpips": worker_lpips, "notebook": worker_notebook}
+           "load": worker_load, "precision": worker_precision, "lpips": worker_lpips, "notebook": worker_notebook,
+           "srnets": worker_srnets}
 
 
 def main(argv=None) -> int:
@@ -432,6 +468,8 @@ def main(argv=None) -> int:
                              "--opt-steps", str(a.opt_steps), *th], base_env, 1800)
     _log(f"LPIPS vs PerceptualLoss on vgg16-lpips, {LPIPS_SIZE}², batch 2")
     res["lpips"] = _run(["--worker", "lpips", "--repeats", str(a.repeats[0]), *th], base_env, 600)
+    _log("notebook 08's networks: load, forward, blend, critic")
+    res["srnets"] = _run(["--worker", "srnets", "--repeats", str(a.repeats[0]), *th], base_env, 600)
 
     res["notebooks"] = []
     if not a.skip_notebooks:
@@ -508,6 +546,7 @@ def report(res: dict) -> str:
     L += _load(res)
     L += _precision(res)
     L += _lpips(res)
+    L += _srnets(res)
     L += _notebooks(res)
     return "\n".join(L) + "\n"
 
@@ -642,6 +681,25 @@ def _lpips(res) -> list[str]:
         out.append(f"| {label} | {v:.4g} | {m['metric']['median_ms']:.0f} | {m['metric']['min_ms']:.0f} | "
                    f"{m['loss']['median_ms']:.0f} | {m['loss']['min_ms']:.0f} |")
     return out + [""]
+
+
+def _srnets(res) -> list[str]:
+    p = res.get("srnets")
+    if p is None:
+        return []
+    if "error" in p:
+        return ["## Notebook 08's networks", "", f"failed: {p['error']}", ""]
+    out = ["## Notebook 08's networks", "",
+           "`pk.load_sr_network` for each network (SHA-256 check + h5py read + port), RSS after each load, then the "
+           "median of the repeats (one warm-up dropped), `torch.no_grad()`.", "",
+           "| network | load s | load CPU-s | RSS after load MB |", "|---|---:|---:|---:|"]
+    for k, v in p["load"].items():
+        out.append(f"| {k} | {v['s']:.2f} | {v['cpu_s']:.2f} | {v['rss_mb']:.0f} |")
+    out += ["", "| call | median s | CPU-s |", "|---|---:|---:|"]
+    for k, v in p["forward"].items():
+        out.append(f"| {k} | {v['median_s']:.3f} | {v['cpu_s']:.3f} |")
+    out += ["", f"Peak RSS of the process: {p['peak_rss_mb']:.0f} MB (start {p['rss_start_mb']:.0f} MB).", ""]
+    return out
 
 
 def _notebooks(res) -> list[str]:
