@@ -76,6 +76,8 @@ def cmd_info(args) -> int:
         "percepkit_backbone": os.environ.get("PERCEPKIT_BACKBONE") or None,
         "threads": torch.get_num_threads(),
         "backbones": rows,
+        "sr_networks": [{"name": sp.name, "available": sp.available(), "path": sp.expected_at(),
+                         "how_to_get": sp.how_to_get, "what": sp.what} for sp in _w.SR_SPECS.values()],
         "auto": choice,
         "auto_reason": why,
         "problem": problem,
@@ -100,6 +102,12 @@ def cmd_info(args) -> int:
             if "load_error" in r:
                 status = f"FAILED: {r['load_error']}" if r["load_error"] else "ok"
                 print(f"        load check: {status} ({r['load_seconds']:.1f}s)")
+        print()
+        print("super-resolution networks (notebook 08, pk.load_sr_network):")
+        for r in report["sr_networks"]:
+            print(f"  [{'yes' if r['available'] else 'no '}] {r['name']:<19} {r['what']}")
+            if not r["available"]:
+                print(f"        get them: {r['how_to_get']}")
         print()
         print(f"load_backbone('auto') picks: {choice} ({why})")
         if problem:

