@@ -15,7 +15,8 @@ LAB_PORT         ?=
 LAB_TOKEN        ?=
 LAB_OPEN_BROWSER ?=
 
-.PHONY: setup lab test test-unit test-notebooks test-browser lint html bench mutation clean chromium
+.PHONY: setup lab test test-unit test-notebooks test-browser lint html bench mutation clean chromium \
+	links class-setup assignments test-grading test-hub sizing
 
 setup: $(STAMP)
 
@@ -85,5 +86,55 @@ mutation: setup
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e ".[mutation]"
 	$(BIN)/python tools/mutation_report.py --run --out tests/MUTATION.md
 
+# ---- running the lessons for a class (README: For instructors) -----------------------------------------------
+# `make links REPO=org/name REF=ref [HUB=https://hub.example.edu] [PIP_REF=tag] [PULL_REF=branch]` points every
+# Binder/Colab badge, Colab install line and nbgitpuller link (notebooks, README) and the link tests' constants
+# at a course's fork; with no arguments it prints the current target.
+REPO     ?=
+REF      ?=
+HUB      ?=
+PIP_REF  ?=
+PULL_REF ?=
+links:
+	$(PY) tools/links.py $(if $(REPO),--repo $(REPO)) $(if $(REF),--ref $(REF)) $(if $(HUB),--hub $(HUB)) \
+		$(if $(PIP_REF),--pip-ref $(PIP_REF)) $(if $(PULL_REF),--pull-ref $(PULL_REF))
+
+# jupyterhub, nbgitpuller, nbgrader and the idle culler (pyproject's [class] extra) go into .venv-class, an
+# environment layered over .venv (a .pth file adds .venv's packages), so their server extensions never load in
+# `make lab`; JupyterHub's proxy (configurable-http-proxy, Node.js) goes into .venv-class/chp with npm.
+CLASS_VENV  := .venv-class
+CLASS_BIN   := $(CLASS_VENV)/bin
+CLASS_STAMP := $(CLASS_VENV)/.percepkit-class-installed
+CHP_VERSION := 4.6.3
+
+class-setup: $(CLASS_STAMP)
+
+$(CLASS_STAMP): pyproject.toml $(STAMP)
+	test -x $(CLASS_BIN)/python || $(PY) -m venv $(CLASS_VENV)
+	$(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" \
+		> $$($(CLASS_BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_percepkit_base_venv.pth
+	$(CLASS_BIN)/pip install -q -e ".[class]"
+	command -v npm >/dev/null || { echo "make: JupyterHub's proxy needs Node.js and npm (apt-get install -y nodejs npm)"; exit 1; }
+	npm install -s --prefix $(CLASS_VENV)/chp --no-audit --no-fund configurable-http-proxy@$(CHP_VERSION)
+	touch $(CLASS_STAMP)
+
+# build/student/ (solutions removed) and build/nbgrader/source/<lesson>/ (checks as autograded tests) for every notebook.
+assignments: class-setup
+	$(CLASS_BIN)/python tools/assignments.py --out build
+
+# nbgrader for real, offline, on one lesson: generate_assignment, then autograde a right and a wrong submission.
+test-grading: class-setup
+	$(TEST_ENV) OMP_NUM_THREADS=1 MPLBACKEND=Agg $(CLASS_BIN)/python -m pytest -q tests/test_assignments.py
+
+# A real JupyterHub on this machine with simulated students (tests/test_hub.py; several minutes; not in `make test`).
+HUB_STUDENTS ?= 4
+test-hub: class-setup
+	PERCEPKIT_OFFLINE=1 HUB_STUDENTS=$(HUB_STUDENTS) PATH="$(CURDIR)/$(CLASS_VENV)/chp/node_modules/.bin:$$PATH" \
+		$(CLASS_BIN)/python -m pytest -q -s tests/test_hub.py
+
+# Peak RSS and CPU-seconds of every notebook in a fresh one-thread kernel (benchmarks/results_sizing.md; ~10 CPU-min).
+sizing: setup
+	PERCEPKIT_OFFLINE=1 nice -n 10 $(BIN)/python benchmarks/sizing.py --out benchmarks/results_sizing.md
+
 clean:
-	rm -rf $(VENV) build *.egg-info mutants
+	rm -rf $(VENV) $(CLASS_VENV) build *.egg-info mutants
