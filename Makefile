@@ -35,7 +35,7 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check percepkit tests benchmarks tools notebooks
 
-test: setup lint chromium test-unit test-notebooks test-browser
+test: setup lint chromium test-unit test-notebooks test-browser test-grading
 
 # The browser test drives Debian's chromium (never `playwright install`). As root on Debian, this
 # installs it once with apt (about 115 packages, ~480 MB); otherwise it says how, and the browser
@@ -111,24 +111,27 @@ class-setup: $(CLASS_STAMP)
 
 $(CLASS_STAMP): pyproject.toml $(STAMP)
 	test -x $(CLASS_BIN)/python || $(PY) -m venv $(CLASS_VENV)
-	$(BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])" \
-		> $$($(CLASS_BIN)/python -c "import sysconfig; print(sysconfig.get_paths()['purelib'])")/_percepkit_base_venv.pth
+	$(CLASS_BIN)/python tools/layer_venv.py $(BIN)/python
 	$(CLASS_BIN)/pip install -q -e ".[class]"
+	touch $(CLASS_STAMP)
+
+CHP := $(CLASS_VENV)/chp/node_modules/.bin/configurable-http-proxy
+$(CHP):
 	command -v npm >/dev/null || { echo "make: JupyterHub's proxy needs Node.js and npm (apt-get install -y nodejs npm)"; exit 1; }
 	npm install -s --prefix $(CLASS_VENV)/chp --no-audit --no-fund configurable-http-proxy@$(CHP_VERSION)
-	touch $(CLASS_STAMP)
 
 # build/student/ (solutions removed) and build/nbgrader/source/<lesson>/ (checks as autograded tests) for every notebook.
 assignments: class-setup
 	$(CLASS_BIN)/python tools/assignments.py --out build
 
-# nbgrader for real, offline, on one lesson: generate_assignment, then autograde a right and a wrong submission.
+# nbgrader for real, offline, on one lesson: generate_assignment, then autograde a right and a wrong submission
+# (tests/test_grading.py; ~1 min, part of `make test`).
 test-grading: class-setup
-	$(TEST_ENV) OMP_NUM_THREADS=1 MPLBACKEND=Agg $(CLASS_BIN)/python -m pytest -q tests/test_assignments.py
+	$(TEST_ENV) OMP_NUM_THREADS=1 MPLBACKEND=Agg $(CLASS_BIN)/python -m pytest -q -s tests/test_grading.py
 
 # A real JupyterHub on this machine with simulated students (tests/test_hub.py; several minutes; not in `make test`).
 HUB_STUDENTS ?= 4
-test-hub: class-setup
+test-hub: class-setup $(CHP)
 	PERCEPKIT_OFFLINE=1 HUB_STUDENTS=$(HUB_STUDENTS) PATH="$(CURDIR)/$(CLASS_VENV)/chp/node_modules/.bin:$$PATH" \
 		$(CLASS_BIN)/python -m pytest -q -s tests/test_hub.py
 
