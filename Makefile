@@ -16,7 +16,7 @@ LAB_TOKEN        ?=
 LAB_OPEN_BROWSER ?=
 
 .PHONY: setup lab test test-unit test-notebooks test-browser lint html bench mutation clean chromium \
-	links class-setup assignments test-grading test-hub sizing
+	links class-setup assignments test-grading test-hub
 
 setup: $(STAMP)
 
@@ -134,10 +134,6 @@ HUB_STUDENTS ?= 4
 test-hub: class-setup $(CHP)
 	PERCEPKIT_OFFLINE=1 HUB_STUDENTS=$(HUB_STUDENTS) PATH="$(CURDIR)/$(CLASS_VENV)/chp/node_modules/.bin:$$PATH" \
 		$(CLASS_BIN)/python -m pytest -q -s tests/test_hub.py
-
-# Peak RSS and CPU-seconds of every notebook in a fresh one-thread kernel (benchmarks/results_sizing.md; ~10 CPU-min).
-sizing: setup
-	PERCEPKIT_OFFLINE=1 nice -n 10 $(BIN)/python benchmarks/sizing.py --out benchmarks/results_sizing.md
 
 clean:
 	rm -rf $(VENV) $(CLASS_VENV) build *.egg-info mutants
