@@ -264,8 +264,9 @@ def test_students_at_once_then_pull_again_loses_nothing(hub):
           f"(load {load0:.1f} before); hub {results['hub_peak_rss_mb']:.0f} MB, proxy {results['proxy_peak_rss_mb'] or 0:.0f} MB")
     print("student     start s  run s  kernel MB  kernel CPU-s  server MB  server CPU-s  errors")
     for r in results["per_student"]:
-        print(f"{r['student']:10s} {r.get('server_start_s', 0):7.1f} {r.get('run_s', 0):6.0f} {r.get('kernel_peak_rss_mb', 0):10.0f}"
-              f" {r.get('kernel_cpu_s', 0):13.1f} {r.get('server_peak_rss_mb', 0):10.0f} {r.get('server_cpu_s', 0):13.1f}"
+        print(f"{r['student']:10s} {r.get('server_start_s', 0):7.1f} {r.get('run_s', 0):6.0f}"
+              f" {r.get('kernel_peak_rss_mb', 0):10.0f} {r.get('kernel_cpu_s', 0):13.1f}"
+              f" {r.get('server_peak_rss_mb', 0):10.0f} {r.get('server_cpu_s', 0):13.1f}"
               f"  {len(r['errors'])}")
     assert not failures, failures
     for r in results["per_student"]:
