@@ -15,7 +15,8 @@ LAB_PORT         ?=
 LAB_TOKEN        ?=
 LAB_OPEN_BROWSER ?=
 
-.PHONY: setup lab test test-unit test-notebooks test-browser lint html bench mutation clean chromium
+.PHONY: setup lab test test-unit test-notebooks test-browser lint html bench mutation clean chromium \
+	links class-setup assignments test-grading test-hub
 
 setup: $(STAMP)
 
@@ -34,7 +35,7 @@ lab: setup
 lint: setup
 	$(BIN)/ruff check percepkit tests benchmarks tools notebooks
 
-test: setup lint chromium test-unit test-notebooks test-browser
+test: setup lint chromium test-unit test-notebooks test-browser test-grading
 
 # The browser test drives Debian's chromium (never `playwright install`). As root on Debian, this
 # installs it once with apt (about 115 packages, ~480 MB); otherwise it says how, and the browser
@@ -85,5 +86,54 @@ mutation: setup
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e ".[mutation]"
 	$(BIN)/python tools/mutation_report.py --run --out tests/MUTATION.md
 
+# ---- running the lessons for a class (README: For instructors) -----------------------------------------------
+# `make links REPO=org/name REF=ref [HUB=https://hub.example.edu] [PIP_REF=tag] [PULL_REF=branch]` points every
+# Binder/Colab badge, Colab install line and nbgitpuller link (notebooks, README) and the link tests' constants
+# at a course's fork; with no arguments it prints the current target.
+REPO     ?=
+REF      ?=
+HUB      ?=
+PIP_REF  ?=
+PULL_REF ?=
+links:
+	$(PY) tools/links.py $(if $(REPO),--repo $(REPO)) $(if $(REF),--ref $(REF)) $(if $(HUB),--hub $(HUB)) \
+		$(if $(PIP_REF),--pip-ref $(PIP_REF)) $(if $(PULL_REF),--pull-ref $(PULL_REF))
+
+# jupyterhub, nbgitpuller, nbgrader and the idle culler (pyproject's [class] extra) go into .venv-class, an
+# environment layered over .venv (a .pth file adds .venv's packages), so their server extensions never load in
+# `make lab`; JupyterHub's proxy (configurable-http-proxy, Node.js) goes into .venv-class/chp with npm.
+CLASS_VENV  := .venv-class
+CLASS_BIN   := $(CLASS_VENV)/bin
+CLASS_STAMP := $(CLASS_VENV)/.percepkit-class-installed
+CHP_VERSION := 4.6.3
+
+class-setup: $(CLASS_STAMP)
+
+$(CLASS_STAMP): pyproject.toml $(STAMP)
+	test -x $(CLASS_BIN)/python || $(PY) -m venv $(CLASS_VENV)
+	$(CLASS_BIN)/python tools/layer_venv.py $(BIN)/python
+	$(CLASS_BIN)/pip install -q -e ".[class]"
+	touch $(CLASS_STAMP)
+
+CHP := $(CLASS_VENV)/chp/node_modules/.bin/configurable-http-proxy
+$(CHP):
+	command -v npm >/dev/null || { echo "make: JupyterHub's proxy needs Node.js and npm (apt-get install -y nodejs npm)"; exit 1; }
+	npm install -s --prefix $(CLASS_VENV)/chp --no-audit --no-fund configurable-http-proxy@$(CHP_VERSION)
+
+# build/student/ (solutions removed) and build/nbgrader/source/<lesson>/ (checks as autograded tests) for every notebook.
+assignments: class-setup
+	$(CLASS_BIN)/python tools/assignments.py --out build
+
+# nbgrader for real, offline, on one lesson: generate_assignment, then autograde a right and a wrong submission
+# (tests/test_grading.py; ~1 min, part of `make test`).
+test-grading: class-setup
+	$(TEST_ENV) OMP_NUM_THREADS=1 MPLBACKEND=Agg $(CLASS_BIN)/python -m pytest -q -s tests/test_grading.py
+
+# A real JupyterHub on this machine with simulated students (tests/test_hub.py; several minutes; not in `make test`).
+HUB_STUDENTS ?= 4
+test-hub: class-setup $(CHP)
+	PERCEPKIT_OFFLINE=1 HUB_STUDENTS=$(HUB_STUDENTS) PATH="$(CURDIR)/$(CLASS_VENV)/chp/node_modules/.bin:$$PATH" \
+		$(CLASS_BIN)/python -m pytest -q -s tests/test_hub.py
+
 clean:
-	rm -rf $(VENV) build *.egg-info mutants
+	rm -rf $(VENV) $(CLASS_VENV) build *.egg-info mutants
