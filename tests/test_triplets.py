@@ -1,0 +1,205 @@
+"""percepkit.triplets against independent oracles: the distortions in NumPy/Pillow, the set's recipe
+(coin flips, order, fingerprint) written out with the same seeded generators, the PNG decoded back."""
+
+import hashlib
+import io
+import math
+import random
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import percepkit as pk
+from percepkit import triplets as tr
+from percepkit.triplets import MATCH_RTOL, N_TRIPLETS, Triplet, TripletSet
+
+SIZE, SEED, REPEATS = 64, 3, 5
+
+
+@pytest.fixture(scope="module")
+def tset():
+    return pk.make_triplets(SIZE, seed=SEED, repeats=REPEATS)
+
+
+def batch(seed=0, n=2, h=20, w=28):
+    """A batch of 2 non-square images in (0.1, 0.9): clamps at 0 and 1 stay out of the way unless pushed."""
+    return 0.1 + 0.8 * torch.rand(n, 3, h, w, generator=torch.Generator().manual_seed(seed))
+
+
+# --- the distortions ---------------------------------------------------------------------------
+
+
+def test_mse_is_the_mean_squared_error():
+    x, y = batch(0), batch(1)
+    assert tr.mse(x, y) == pytest.approx(float(np.mean((x.double().numpy() - y.double().numpy()) ** 2)), rel=1e-6)
+    assert tr.mse(x, x) == 0.0
+
+
+def test_contrast_gain_brightness_and_saturation_match_numpy_per_image():
+    x = batch(2)
+    a = x.double().numpy()
+    m = a.mean(axis=(2, 3), keepdims=True)  # each image's own mean, per channel
+    np.testing.assert_allclose(tr._contrast(x, 0.6).numpy(), np.clip(m + 0.6 * (a - m), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(tr._contrast(x, 1.7).numpy(), np.clip(m + 1.7 * (a - m), 0, 1), atol=1e-6)
+    gains = np.array([1.1, 0.95, 0.8]).reshape(1, 3, 1, 1)
+    np.testing.assert_allclose(tr._gain(x, (1.1, 0.95, 0.8)).numpy(), np.clip(a * gains, 0, 1), atol=1e-6)
+    np.testing.assert_allclose(tr._brightness(x, 0.15).numpy(), np.clip(a + 0.15, 0, 1), atol=1e-6)
+    gray = 0.299 * a[:, :1] + 0.587 * a[:, 1:2] + 0.114 * a[:, 2:]
+    np.testing.assert_allclose(tr._saturation(x, 0.4).numpy(), np.clip(gray + 0.4 * (a - gray), 0, 1), atol=1e-6)
+    np.testing.assert_allclose(tr._saturation(x, 0.0).numpy()[:, 0], gray[:, 0], atol=1e-6)  # s = 0: grey
+    sharp = tr._sharpen(x, 1.5, sigma=1.0)
+    np.testing.assert_allclose(sharp.numpy(), np.clip(a + 1.5 * (a - pk.blur(x, 1.0).double().numpy()), 0, 1), atol=1e-6)
+
+
+def yiq(a):
+    m = np.array([[0.299, 0.587, 0.114], [0.596, -0.274, -0.322], [0.211, -0.523, 0.312]])
+    return np.einsum("ij,njhw->nihw", m, a)
+
+
+def test_hue_turns_the_chroma_plane_and_keeps_the_brightness():
+    x = 0.35 + 0.3 * torch.rand(2, 3, 12, 18, generator=torch.Generator().manual_seed(4))  # stays inside [0, 1]
+    for deg in (25.0, -40.0):
+        out = tr._hue(x, deg)
+        assert float(out.min()) > 0 and float(out.max()) < 1  # the clamp did nothing
+        before, after = yiq(x.double().numpy()), yiq(out.double().numpy())
+        np.testing.assert_allclose(after[:, 0], before[:, 0], atol=1e-5)  # Y (brightness) unchanged
+        np.testing.assert_allclose(np.hypot(after[:, 1], after[:, 2]), np.hypot(before[:, 1], before[:, 2]), atol=1e-5)
+        turned = np.angle((after[:, 1] + 1j * after[:, 2]) / (before[:, 1] + 1j * before[:, 2]))
+        assert np.allclose(turned, math.radians(deg), atol=1e-3)
+    np.testing.assert_allclose(tr._hue(x, 0).numpy(), x.numpy(), atol=1e-5)
+    np.testing.assert_allclose(tr._hue(x, 360).numpy(), x.numpy(), atol=1e-5)
+
+
+def test_jpeg_is_pillows_jpeg_of_the_rounded_image():
+    x = pk.sample_image("coffee", (40, 56))
+    for q in (10, 60):
+        a = (x[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+        buf = io.BytesIO()
+        Image.fromarray(a).save(buf, format="JPEG", quality=q)
+        want = np.asarray(Image.open(io.BytesIO(buf.getvalue())).convert("RGB")).astype(np.float32) / 255
+        got = tr.jpeg(x, q)
+        assert got.shape == (1, 3, 40, 56)
+        np.testing.assert_allclose(got[0].permute(1, 2, 0).numpy(), want, atol=1e-6)
+    assert tr.mse(tr.jpeg(x, 5), x) > 2 * tr.mse(tr.jpeg(x, 60), x)  # lower quality: worse
+    for bad in (0, 96, 50.0):
+        with pytest.raises(ValueError, match="quality"):
+            tr.jpeg(x, bad)
+
+
+def test_ghost_is_the_mean_of_five_placements():
+    x = pk.sample_image("astronaut", (32, 40))
+    want = (x + pk.shift(x, 2) + pk.shift(x, -2) + pk.shift(x, 0, 2) + pk.shift(x, 0, -2)) / 5
+    assert torch.allclose(tr._ghost(x, 2), want, atol=1e-6)
+
+
+def test_noise_is_seeded_scaled_and_clamped():
+    x = batch(5, n=1)
+    make = tr._scaled_noise(x, 11)
+    assert torch.equal(make(0.0), x)
+    n = torch.randn(x.shape, generator=torch.Generator().manual_seed(11))
+    assert torch.allclose(make(0.05), (x + 0.05 * n).clamp(0, 1))
+    assert torch.equal(tr._noise(x, 0.05, 11), make(0.05))
+    assert not torch.equal(tr._noise(x, 0.05, 12), make(0.05))
+
+
+def test_match_bisects_to_the_target_mse_or_says_it_cannot():
+    x = pk.sample_image("chelsea", 48)
+    target = tr.mse(pk.shift(x, 1), x)
+    make = tr._scaled_noise(x, 0)
+    p = tr._match(make, x, target, 0, 1)
+    assert abs(tr.mse(make(p), x) - target) <= MATCH_RTOL * target / 4
+    pb = tr._match(lambda s: pk.blur(x, s), x, target, 0.05, 6)
+    assert abs(tr.mse(pk.blur(x, pb), x) - target) <= MATCH_RTOL * target / 4
+    with pytest.raises(RuntimeError, match="could not match"):
+        tr._match(make, x, 10.0, 0, 1)  # an MSE no noise level in [0, 1] reaches
+
+
+# --- the set -------------------------------------------------------------------------------------
+
+
+def test_coin_flips_order_and_repeats_follow_the_seeded_recipe(tset):
+    rng = random.Random(SEED)  # the recipe, written out: one coin per triplet, then a shuffle, then the repeats
+    flips = [rng.random() < 0.5 for _ in range(N_TRIPLETS)]
+    first = list(range(N_TRIPLETS))
+    rng.shuffle(first)
+    again = rng.sample(range(N_TRIPLETS), REPEATS)
+    assert tset.order == tuple([(i, False) for i in first] + [(i, True) for i in again])
+    assert len(tset) == N_TRIPLETS + REPEATS and len(tset.triplets) == N_TRIPLETS
+    # the unmatched "L2 mean vs one sharp guess" triplets: the mean of placements is b exactly when the coin said swap
+    for i, t in enumerate(tset.triplets):
+        if t.kind == "L2 mean vs one sharp guess":
+            ghost = t.labels[1] if flips[i] else t.labels[0]
+            assert ghost.startswith("mean of 5 placements"), (i, flips[i], t.labels)
+            mean_img = t.b if flips[i] else t.a
+            assert torch.allclose(mean_img, tr._ghost(t.reference, int(ghost[-4])), atol=1e-6)
+        assert t.id == f"t{i:02d}" and t.reference.shape == (1, 3, SIZE, SIZE)
+
+
+def test_fingerprint_names_version_size_seed_and_repeats(tset):
+    want = hashlib.sha256(f"percepkit-2afc v1 size={SIZE} seed={SEED} repeats={REPEATS}".encode()).hexdigest()[:12]
+    assert tset.fingerprint == want
+    assert (tset.size, tset.seed, tset.repeats) == (SIZE, SEED, REPEATS)
+    other = pk.make_triplets(SIZE, seed=SEED, repeats=0)
+    assert other.fingerprint != tset.fingerprint and len(other) == N_TRIPLETS  # same triplets, another order
+    for t, u in zip(tset.triplets, other.triplets):
+        assert torch.equal(t.a, u.a) and torch.equal(t.b, u.b)
+
+
+def test_matched_triplets_share_one_mse_and_references_are_the_pictures(tset):
+    for i, t in enumerate(tset.triplets):
+        ma, mb = tr.mse(t.a, t.reference), tr.mse(t.b, t.reference)
+        assert (abs(ma - mb) <= MATCH_RTOL * max(ma, mb)) == t.matched, (i, t.kind, ma, mb)
+        if t.kind in ("shift vs blur", "blur vs noise", "L2 mean vs one sharp guess", "big shift vs noise"):
+            assert torch.equal(t.reference, pk.sample_image(t.image, SIZE)), t.kind
+    assert tset.matched == [i for i, t in enumerate(tset.triplets) if t.matched] == list(range(16))
+
+
+def test_a_whole_pixel_shift_candidate_is_the_shifted_reference(tset):
+    t = next(t for t in tset.triplets if t.kind == "shift vs blur" and t.image == "astronaut")
+    k = t.labels.index("whole-pixel shift 1 px")
+    assert torch.allclose((t.a, t.b)[k], pk.shift(t.reference, 1), atol=1e-6)
+    sigma = float(t.labels[1 - k].split("=")[1])
+    assert tr.mse(pk.blur(t.reference, sigma), t.reference) == pytest.approx(tr.mse(pk.shift(t.reference, 1), t.reference),
+                                                                               rel=0.02)
+
+
+def test_shown_composition_and_matched_on_a_hand_built_set():
+    ims = [torch.full((1, 3, 4, 6), v) for v in (0.1, 0.2, 0.3, 0.4, 0.5, 0.6)]
+    trips = (Triplet("t00", "x vs y", "p", ims[0], ims[1], ims[2], ("x", "y"), True),
+             Triplet("t01", "u vs v", "q", ims[3], ims[4], ims[5], ("u", "v"), False),
+             Triplet("t02", "x vs y", "r", ims[0], ims[2], ims[1], ("y", "x"), True))
+    ts = TripletSet(trips, ((1, False), (0, False), (2, False), (0, True)), 4, 0, 1, "f")
+    assert len(ts) == 4
+    assert ts.shown(0) == (ims[3], ims[4], ims[5])
+    assert ts.shown(3) == (ims[0], ims[2], ims[1])  # swapped: b on the left
+    assert ts.matched == [0, 2]
+    assert list(ts.composition().items()) == [("x vs y", 2), ("u vs v", 1)]
+
+
+def test_make_triplets_refuses_bad_arguments():
+    for bad in (63, 513, 64.0):
+        with pytest.raises(ValueError, match="size"):
+            pk.make_triplets(bad)
+    with pytest.raises(TypeError, match="seed"):
+        pk.make_triplets(64, seed=1.0)
+    for bad in (-1, 31, 2.0):
+        with pytest.raises(ValueError, match="repeats"):
+            pk.make_triplets(64, repeats=bad)
+
+
+def test_triplet_png_tiles_each_image_enlarged_with_gaps():
+    g = torch.Generator().manual_seed(0)
+    ims = [torch.rand(1, 3, 10, 14, generator=g) for _ in range(3)]
+    png = tr.triplet_png(ims, scale=3, gap=5, labels=None)
+    a = np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+    assert a.shape == (30 + 20, 3 * 42 + 2 * 5, 3)
+    for k, im in enumerate(ims):
+        want = (im[0].permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+        tile = a[20:, k * (42 + 5):k * (42 + 5) + 42]
+        np.testing.assert_array_equal(tile[::3, ::3], want)  # nearest-neighbour: every 3rd pixel is the original
+        np.testing.assert_array_equal(tile[2::3, 2::3], want)
+    assert (a[20:, 42:47] == 255).all() and (a[:20] == 255).all()  # white gap and header without labels
+    labelled = np.asarray(Image.open(io.BytesIO(tr.triplet_png(ims, scale=3, gap=5))).convert("RGB"))
+    assert (labelled[:20] < 128).any()  # text drawn above
