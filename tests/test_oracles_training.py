@@ -1,0 +1,190 @@
+"""training.py against oracles: the networks' forward passes written out with torch.nn.functional after
+their weights are made non-trivial (a model that changes its input), crops found back in their source
+pictures, held-out scores image by image on a batch of 2, bytes of float64/bf16 saved tensors, and cache
+keys tested for what must change them (same name, other weights)."""
+
+import numpy as np
+import pytest
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+import percepkit as pk
+from oracles import tiny_backbone
+from percepkit import training
+
+
+def perturbed(model, seed=0, scale=0.05):
+    g = torch.Generator().manual_seed(seed)
+    with torch.no_grad():
+        for p in model.parameters():
+            p.add_(scale * torch.randn(p.shape, generator=g))
+    return model
+
+
+def test_denoiser_forward_written_out_when_it_changes_its_input():
+    m = perturbed(training.TinyDenoiser(6, 4, seed=1))
+    convs = [c for c in m.body if isinstance(c, nn.Conv2d)]
+    assert len(convs) == 4 and [c.out_channels for c in convs] == [6, 6, 6, 3]
+    x = torch.rand(2, 3, 12, 20, generator=torch.Generator().manual_seed(2))
+    h = x
+    for k, c in enumerate(convs):
+        h = F.conv2d(h, c.weight, c.bias, padding=1)
+        if k < len(convs) - 1:
+            h = h.clamp(min=0)
+    want = (x + h).clamp(0, 1)
+    with torch.no_grad():
+        got = m(x)
+    assert torch.allclose(got, want, atol=1e-6)
+    assert not torch.allclose(got, x, atol=1e-3)  # it does change its input
+    assert float(got.min()) >= 0 and float(got.max()) <= 1
+
+
+@pytest.mark.parametrize("upsampler", ["pixelshuffle", "resize"])
+def test_upsampler_forward_written_out(upsampler):
+    m = perturbed(training.TinyUpsampler(3, upsampler, channels=5, layers=2, seed=4), scale=0.1)
+    x = torch.rand(2, 3, 7, 9, generator=torch.Generator().manual_seed(3))
+    h = x
+    for c in [c for c in m.body if isinstance(c, nn.Conv2d)]:
+        h = F.conv2d(h, c.weight, c.bias, padding=1).clamp(min=0)
+    conv = m.up[0] if upsampler == "pixelshuffle" else m.up[1]
+    if upsampler == "pixelshuffle":
+        r = F.conv2d(h, conv.weight, conv.bias, padding=1)  # (N, 3·9, h, w) → (N, 3, 3h, 3w)
+        n, _, hh, ww = r.shape
+        r = r.view(n, 3, 3, 3, hh, ww).permute(0, 1, 4, 2, 5, 3).reshape(n, 3, 3 * hh, 3 * ww)
+    else:
+        up = h.repeat_interleave(3, dim=2).repeat_interleave(3, dim=3)  # nearest ×3
+        r = F.conv2d(up, conv.weight, conv.bias, padding=1)
+    base = F.interpolate(x, scale_factor=3, mode="bicubic", align_corners=False)
+    want = (base + r).clamp(0, 1)
+    with torch.no_grad():
+        got = m(x)
+    assert got.shape == (2, 3, 21, 27)
+    assert torch.allclose(got, want, atol=1e-5)
+    assert "factor=3" in repr(m) and upsampler in repr(m)
+
+
+def find_crop(crop, images):
+    """(image index, y, x, flipped) where ``crop`` sits in one of ``images``, by exhaustive search."""
+    s = crop.shape[-1]
+    hits = []
+    for k, img in enumerate(images):
+        h, w = img.shape[-2:]
+        for flipped in (False, True):
+            c = crop.flip(-1) if flipped else crop
+            for y in range(h - s + 1):
+                for x in range(w - s + 1):
+                    if torch.equal(img[0, :, y:y + s, x:x + s], c):
+                        hits.append((k, y, x, flipped))
+    return hits
+
+
+def test_random_crops_are_windows_of_the_pictures_some_flipped():
+    imgs = [pk.sample_image("astronaut", (20, 28)), pk.sample_image("rocket", (24, 18))]
+    crops = training.random_crops(imgs, 16, 8, seed=5)
+    assert crops.shape == (16, 3, 8, 8)
+    found = [find_crop(c, imgs) for c in crops]
+    assert all(len(f) == 1 for f in found)
+    sources = {f[0][0] for f in found}
+    flips = {f[0][3] for f in found}
+    corners = {f[0][1:3] for f in found}
+    assert sources == {0, 1} and flips == {False, True} and len(corners) > 8
+    with pytest.raises(ValueError, match="at least 19 px; got 24x18"):
+        training.random_crops([imgs[1]], 1, 19, seed=0)
+
+
+def test_training_images_and_held_out_names():
+    assert set(training.HELD_OUT) & set(training.TRAIN_IMAGES) == set()
+    imgs = training.training_images(("rocket", "brick"), size=24)
+    assert [tuple(i.shape) for i in imgs] == [(1, 3, 24, 24)] * 2
+    assert torch.equal(imgs[0], pk.sample_image("rocket", 24))
+    for leak in (("cat",), ("brick", "coffee")):
+        with pytest.raises(ValueError, match="held out"):
+            training.training_images(leak)
+
+
+class Shrink(nn.Module):
+    """A model that changes its input and behaves differently in train mode (it must be evaluated in eval mode)."""
+
+    def forward(self, x):
+        return 0.5 + (0.8 if not self.training else 0.1) * (pk.blur(x, 1.0) - 0.5)
+
+
+def test_evaluate_scores_each_image_of_a_batch_and_restores_the_mode():
+    clean = torch.cat([pk.sample_image("chelsea", (32, 40)), pk.sample_image("coffee", (32, 40))])
+    degraded = pk.add_noise(clean, 0.05, seed=1)
+    model = Shrink().train()
+    s = training.evaluate(model, clean, degraded)
+    assert model.training  # put back as it was
+    out = (0.5 + 0.8 * (pk.blur(degraded, 1.0) - 0.5)).clamp(0, 1)
+    assert torch.allclose(s["output"], out, atol=1e-6)
+    per = [pk.psnr(out[i:i + 1], clean[i:i + 1]) for i in range(2)]
+    assert s["psnr"] == pytest.approx(np.mean(per), rel=1e-6)
+    sh = [pk.sharpness(out[i:i + 1]) / pk.sharpness(clean[i:i + 1]) for i in range(2)]
+    assert s["sharpness"] == pytest.approx(np.mean(sh), rel=1e-6)
+    splits = [pk.detail_split(out[i:i + 1], clean[i:i + 1]) for i in range(2)]
+    assert s["recovered"] == pytest.approx(np.mean([d["recovered"] for d in splits]), rel=1e-9)
+    assert s["invented"] == pytest.approx(np.mean([d["invented"] for d in splits]), rel=1e-9)
+    assert abs(splits[0]["recovered"] - splits[1]["recovered"]) > 1e-3  # the two images differ: a first-image-only mean shows
+    model.eval()
+    training.evaluate(model, clean, degraded)
+    assert not model.training
+
+
+@pytest.mark.parametrize("dtype", [torch.float64, torch.bfloat16])
+def test_step_cost_counts_bytes_of_the_dtype_saved(dtype):
+    lin = nn.Linear(30, 10).to(dtype)
+    x = torch.randn(7, 30).to(dtype)
+    cost = training.step_cost(lambda: lin(x).float().sum(), repeats=2)
+    size = torch.tensor([], dtype=dtype).element_size()
+    assert cost.saved_mb == pytest.approx(7 * 30 * size / 2**20)
+
+
+def test_step_cost_reports_the_median_of_its_repeats(monkeypatch):
+    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # three timed steps: 5, 1, 3 CPU-seconds → median 3
+    monkeypatch.setattr(training.time, "process_time", lambda: next(ticks))
+    w = torch.ones(2, requires_grad=True)
+    assert training.step_cost(lambda: (w * 2).sum(), repeats=3, threads=None).cpu_s == 3.0
+
+
+def test_cached_key_changes_with_the_weights_of_a_same_named_module_or_backbone(tmp_path):
+    calls = []
+
+    def work(model, x):
+        calls.append(1)
+        with torch.no_grad():
+            return {"y": model(x)}
+
+    x = torch.rand(1, 3, 8, 8)
+    a, b = training.TinyDenoiser(4, 2, seed=0), training.TinyDenoiser(4, 2, seed=0)
+    training.cached(work, cache_dir=tmp_path, model=a, x=x)
+    training.cached(work, cache_dir=tmp_path, model=b, x=x)  # same class, settings and weights: from disk
+    assert len(calls) == 1
+    perturbed(b)  # same name and settings, other weights
+    r = training.cached(work, cache_dir=tmp_path, model=b, x=x)
+    assert len(calls) == 2 and torch.allclose(r["y"], b(x))
+    training.cached(work, cache_dir=tmp_path, model=a, x=x + 0.01)  # a tensor setting by its values
+    assert len(calls) == 3
+    b0, b1 = tiny_backbone(seed=0), tiny_backbone(seed=1)
+    assert b0.name == b1.name
+    training.cached(work, backbone=b0, cache_dir=tmp_path, model=a, x=x)
+    training.cached(work, backbone=b0, cache_dir=tmp_path, model=a, x=x)
+    assert len(calls) == 4
+    training.cached(work, backbone=b1, cache_dir=tmp_path, model=a, x=x)  # same backbone name, other weights
+    assert len(calls) == 5
+
+
+def test_cached_recomputes_over_a_corrupt_file_and_uses_the_default_folder(tmp_path, monkeypatch):
+    monkeypatch.setenv("PERCEPKIT_CACHE_DIR", str(tmp_path))
+    calls = []
+
+    def work(n):
+        calls.append(n)
+        return {"x": torch.arange(n)}
+
+    training.cached(work, n=2)
+    (path,) = tmp_path.glob("train-work-*.pt")
+    path.write_bytes(b"not a torch file")
+    assert torch.equal(training.cached(work, n=2)["x"], torch.arange(2)) and calls == [2, 2]
+    assert torch.equal(training.cached(work, n=2)["x"], torch.arange(2)) and calls == [2, 2]  # rewritten, loads now
+    assert not list(tmp_path.glob("*.tmp*"))
