@@ -1,0 +1,109 @@
+"""judge.py against hand-written expectations: the panel's state for choices with gaps, what each click,
+undo and save does on a small hand-built set (images decoded back), and the agreement figure's bars,
+error bars and lines read back from matplotlib."""
+
+import io
+import json
+from dataclasses import astuple
+
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+import percepkit as pk
+from percepkit.judge import panel_state
+from percepkit.triplets import Triplet, TripletSet
+
+S = 96  # 2 × 96 = 192 px on screen: the smallest allowed
+
+
+def small_set():
+    g = torch.Generator().manual_seed(0)
+    trips = tuple(Triplet(f"t{i:02d}", "hand", "noise", *(torch.rand(1, 3, S, S, generator=g) for _ in range(3)), ("a", "b"),
+                          False) for i in range(3))
+    return TripletSet(trips, ((2, False), (0, False), (1, False), (2, True)), S, 0, 1, "small0000000")
+
+
+def decode(png):
+    return np.asarray(Image.open(io.BytesIO(png)).convert("RGB"))
+
+
+def as_png_pixels(x, scale=2):
+    a = (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+    return a.repeat(scale, 0).repeat(scale, 1)
+
+
+def test_panel_state_written_out_for_gaps():
+    ts = small_set()
+    assert astuple(panel_state(ts, [None] * 4)) == (0, 0, "judged 0 of 4 · item 1", False)
+    # the position is the first gap, not the number judged
+    assert astuple(panel_state(ts, ["A", None, "B", None])) == (1, 2, "judged 2 of 4 · item 2", False)
+    assert astuple(panel_state(ts, ["A", "B", "B", None])) == (3, 3, "judged 3 of 4 · item 4", False)
+    assert astuple(panel_state(ts, [None, "A", "A", "A"])) == (0, 3, "judged 3 of 4 · item 1", False)
+    assert astuple(panel_state(ts, ["B"] * 4)) == (4, 4, "judged 4 of 4 — all done, thank you", True)
+
+
+def test_panel_shows_the_item_to_judge_and_saves_every_click(tmp_path):
+    ts = small_set()
+    panel = pk.judge_panel(ts, folder=tmp_path, observer="ada")
+
+    def shown():
+        return [decode(im.value) for im in panel.images]
+
+    for img, x in zip(shown(), ts.shown(0)):
+        np.testing.assert_array_equal(img, as_png_pixels(x))
+    panel.choose("B")
+    assert panel.path.parent == tmp_path and "small0000000" in panel.path.name
+    doc = json.loads(panel.path.read_text())
+    assert doc["observer"] == "ada" and [it["choice"] for it in doc["items"]] == ["B", None, None, None]
+    panel.choose("A")
+    for img, x in zip(shown(), ts.shown(2)):
+        np.testing.assert_array_equal(img, as_png_pixels(x))
+    np.testing.assert_array_equal(panel.counts, [[1, 0], [0, 0], [0, 1]])  # item 0 shows t02 unswapped: "B" is its b
+    panel.choose("A")
+    panel.choose("A")  # the last item shows t02 swapped: "A" is its b
+    np.testing.assert_array_equal(panel.counts, [[1, 0], [1, 0], [0, 2]])
+    st = panel.state
+    assert st.done and all(b.disabled for b in panel.buttons.values()) and not panel.undo_button.disabled
+    assert panel.choose("B") == st and panel.choices == ["B", "A", "A", "A"]  # a click after the end changes nothing
+    for img, x in zip(shown(), ts.shown(3)):  # the last item stays on screen
+        np.testing.assert_array_equal(img, as_png_pixels(x))
+    panel.undo()  # forgets the *last* answer
+    assert panel.choices == ["B", "A", "A", None] and panel.progress.value == "judged 3 of 4 · item 4"
+    assert pk.load_answers(panel.path, ts) == ["B", "A", "A", None]
+    panel.choices[1] = None  # a gap in the middle: the next click fills it
+    panel.choose("B")
+    assert panel.choices == ["B", "B", "A", None]
+    for _ in range(5):
+        panel.undo()
+    assert panel.choices == [None] * 4 and panel.undo_button.disabled and not panel.buttons["A"].disabled
+    with pytest.raises(ValueError, match="scale"):
+        pk.judge_panel(ts, scale=0)
+    with pytest.raises(ValueError, match="use scale >= 3"):
+        pk.judge_panel(TripletSet(ts.triplets, ts.order, 64, 0, 1, "x"), scale=2)
+
+
+def test_plot_agreement_draws_values_intervals_and_lines():
+    import matplotlib.pyplot as plt
+
+    scores = {"L2 / PSNR": 0.5, "relu1": 0.62, "relu2": 0.71, "Gram (style)": 0.4, "LPIPS": 0.8}
+    ci = {m: (v - 0.05, v + 0.1) for m, v in scores.items()}
+    fig = pk.plot_agreement(scores, layers=("relu1", "relu2"), ceiling=0.85, ci=ci, matched={"relu2": 0.6}, title="t")
+    ax = fig.axes[0]
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == pytest.approx([50, 62, 71, 40, 80])
+    ys = [p.get_y() + p.get_height() / 2 for p in ax.patches]
+    assert ys == pytest.approx([4, 3, 2, 1, 0])  # the first metric on top
+    assert [t.get_text() for t in ax.texts] == ["50%", "62%", "71%", "40%", "80%"]
+    vlines = sorted(float(line.get_xdata()[0]) for line in ax.lines
+                    if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2)
+    assert vlines == pytest.approx([50, 85])
+    dots = [line for line in ax.lines if line.get_marker() == "D"]
+    assert len(dots) == 1 and list(dots[0].get_xdata()) == pytest.approx([60]) and list(dots[0].get_ydata()) == [2]
+    err = [c for c in ax.containers if hasattr(c, "lines") and c.lines and c.lines[2]]
+    assert err, "error bars drawn"
+    segs = err[0].lines[2][0].get_segments()
+    assert [tuple(np.round(s[:, 0], 6)) for s in segs] == [(45, 60), (57, 72), (66, 81), (35, 50), (75, 90)]
+    assert ax.get_title() == "t" and "85%" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
+    plt.close(fig)
