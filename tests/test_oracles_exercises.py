@@ -43,6 +43,9 @@ def test_01_right_answers_pass(capsys):
     (ex.check_l1_optimum, lambda t: t.mean(0, keepdim=True), "it is the pixel-wise mean"),
     (ex.check_l1_optimum, lambda t: t.max(0, keepdim=True).values, "reachable"),
     (ex.check_l1_optimum, lambda t: t.sort(0).values[:1], "reachable"),  # the minimum, not the median
+    # "no middle value for even K, so take the mean": 0.0066 worse than the optimum at K = 4, a near miss
+    (ex.check_l1_optimum, lambda t: t.median(0, keepdim=True).values if len(t) % 2 else t.mean(0, keepdim=True),
+     "it is the pixel-wise mean"),
 ])
 def test_01_wrong_answers_are_named(check, wrong, verdict):
     with pytest.raises(AssertionError, match=verdict):
