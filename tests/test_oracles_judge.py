@@ -107,3 +107,48 @@ def test_plot_agreement_draws_values_intervals_and_lines():
     assert [tuple(np.round(s[:, 0], 6)) for s in segs] == [(45, 60), (57, 72), (66, 81), (35, 50), (75, 90)]
     assert ax.get_title() == "t" and "85%" in " ".join(t.get_text() for t in ax.get_legend().get_texts())
     plt.close(fig)
+
+
+def test_panel_widgets_the_browser_test_and_the_learner_rely_on(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    import percepkit.judge as judge
+
+    ts = small_set()
+    panel = pk.judge_panel(ts, folder=tmp_path / "f", scale=3, observer="bo")
+    assert panel.scale == 3 and panel.observer == "bo" and panel.folder == tmp_path / "f"
+    assert [(im.layout.width, im.layout.height) for im in panel.images] == [("288px", "288px")] * 3
+    assert [im.format for im in panel.images] == ["png"] * 3
+    assert [im._dom_classes for im in panel.images] == [("pk-judge-ref",), ("pk-judge-a",), ("pk-judge-b",)]
+    assert [b.description for b in panel.buttons.values()] == ["A is closer", "B is closer"]
+    assert [b._dom_classes for b in panel.buttons.values()] == [("pk-judge-a-button",), ("pk-judge-b-button",)]
+    assert all(b.button_style == "primary" and b.layout.width == "140px" for b in panel.buttons.values())
+    assert (panel.undo_button.description, panel.undo_button.icon, panel.undo_button._dom_classes) == (
+        "undo", "undo", ("pk-judge-undo",))
+    assert panel.progress._dom_classes == ("pk-judge-progress",) and panel.status._dom_classes == ("pk-judge-status",)
+    question, images, controls, status = panel.widget.children
+    assert "Which candidate, A or B, is closer to the reference?" in question.value
+    assert [col.children[0].value for col in images.children] == ["<b>reference</b>", "<b>A</b>", "<b>B</b>"]
+    assert [col.children[1] for col in images.children] == panel.images
+    assert list(controls.children) == [panel.buttons["A"], panel.buttons["B"], panel.undo_button, panel.progress]
+    assert status is panel.status and status.value == "your answers are saved after each click"
+    panel.buttons["A"].click()  # the buttons are wired to choose()
+    assert panel.choices[0] == "A" and status.value == f"saved to <code>{panel.path}</code>"
+    assert json.loads(panel.path.read_text())["observer"] == "bo"
+    assert panel.path.name.startswith("answers-small0000000-") and panel.path.suffix == ".json"
+    panel.undo_button.click()
+    assert panel.choices[0] is None
+    shown = []
+    monkeypatch.setattr("IPython.display.display", lambda w: shown.append(w))
+    panel._ipython_display_()
+    assert shown == [panel.widget]
+    # a folder that cannot be written: said in the status line, the answers kept in memory
+    blocked = tmp_path / "blocked"
+    blocked.write_text("a file, not a folder")
+    stuck = pk.judge_panel(ts, folder=blocked / "sub")
+    stuck.choose("B")
+    assert "could not save" in stuck.status.value and stuck.choices[0] == "B"
+    assert judge.default_answers_dir() == Path.home() / "percepkit-answers"
+    monkeypatch.setenv("HOME", str(tmp_path))
+    assert pk.judge_panel(ts).folder == tmp_path / "percepkit-answers"
+    assert pk.judge_panel(ts, folder="~/x").folder == tmp_path / "x"

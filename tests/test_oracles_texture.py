@@ -74,3 +74,28 @@ def test_texture_loss_passes_its_precision_to_the_style_term(rand19):
     assert b16.style.precision == "bf16" and f32.style.precision == "fp32"
     a, b = float(f32(x)), float(b16(x))
     assert b == pytest.approx(a, rel=0.05) and b != a  # bf16 features: close, not the same numbers
+
+
+def test_texture_start_defaults_clamp_and_names_its_argument():
+    tex = pk.sample_image("coffee", (40, 56))
+    assert torch.equal(pk.texture_start(tex), pk.texture_start(tex, size=40, noise=0.08, seed=0))
+    bright = torch.full((1, 3, 24, 24), 0.97)
+    start = pk.texture_start(bright, noise=0.3)
+    assert float(start.max()) == 1.0 and float(start.min()) < 0.9  # clamped to [0, 1], not beyond
+    with pytest.raises(ValueError, match="target"):
+        pk.texture_start(tex * 255)
+
+
+def test_texture_loss_defaults_and_state_before_a_target():
+    bb = tiny_backbone(seed=2)
+    loss = pk.TextureLoss(bb)
+    assert (loss.rgb_weight, loss.tv_weight) == (1.0, 0.0) and loss.terms == {}
+    with pytest.raises(ValueError, match=r"^no target: call set_target\(texture\) first$"):
+        loss(pk.sample_image("brick", 24))
+    tex, x = pk.sample_image("brick", (24, 36)), pk.sample_image("gravel", (24, 36))
+    loss.set_target(tex)
+    total = float(loss(x))
+    assert set(loss.terms) == {"style", "rgb"}
+    rgb = float((gram(x) - gram(tex)).square().mean() / gram(tex).square().mean())
+    assert float(loss.terms["rgb"]) == pytest.approx(rgb, rel=1e-4) and total == pytest.approx(
+        float(loss.terms["style"]) + rgb, rel=1e-4)

@@ -394,6 +394,17 @@ EQUIVALENT: dict[tuple[str, str], str] = {
 
     ('percepkit.optimize.x__optimize__mutmut_114', 'last["terms"] = {k: float(v.detach()) if (isinstance(v, torch.Tensor)) and False else float(v) for k, v in terms.items()}'):
         "equivalent but for a warning — float() of a tensor that requires grad gives the same number; torch warns about it only once per process, so not reliably inside the test that turns warnings into errors",
+
+    # --- texture.py (issue 22)
+    ('percepkit.texture.x_texture_start__mutmut_15', 'side = int(size or target.shape[+2])'):
+        'equivalent — on a 4-D (N, C, H, W) tensor, +2 and −2 name the same axis',
+    ('percepkit.texture.x_texture_start__mutmut_33',
+     'grey = torch.randn(1, side, side, generator=g).expand(1, 3, side, side).contiguous()'):
+        'equivalent — the same side² normal draws from the same generator; a (1, S, S) tensor expands to (1, 3, S, S) '
+        'exactly as (1, 1, S, S) does',
+    ('percepkit.texture.x_texture_start__mutmut_34',
+     'grey = torch.randn(1, side, side, generator=g).expand(1, 3, side, side).contiguous()'):
+        'equivalent — as above (the other 1 of the shape dropped)',
 }
 
 
