@@ -18,7 +18,7 @@ from scipy import optimize, stats
 
 import percepkit as pk
 from oracles import gram, tiny_backbone, tiny_features
-from percepkit.agreement import Distances
+from percepkit.agreement import Distances, Pooled
 from percepkit.triplets import Triplet, TripletSet
 
 H, W = 32, 48  # not square
@@ -374,9 +374,14 @@ def test_wilson_matches_the_formula_and_scipy_binomtest():
         assert pk.wilson(k, n, z) == pytest.approx(wilson_by_hand(k, n, z), abs=1e-12)
     ci = stats.binomtest(37, 120).proportion_ci(0.95, method="wilson")
     assert pk.wilson(37, 120, stats.norm.ppf(0.975)) == pytest.approx((ci.low, ci.high), abs=1e-9)
-    for bad in [(-1, 10), (3, 0), (11, 10)]:
-        with pytest.raises(ValueError):
+    for bad in [(-1, 10), (3, 0), (0, 0), (11, 10), (0, -2)]:
+        with pytest.raises(ValueError, match=r"^expected 0 <= k <= n and n > 0; got k="):
             pk.wilson(*bad)
+    assert pk.wilson(1, 1) == pytest.approx(wilson_by_hand(1, 1, 1.96))  # one answer is enough
+    for n in range(1, 60):  # the interval stays inside [0, 1] where rounding would step out
+        lo, hi = pk.wilson(n, n)
+        assert hi <= 1.0 and pk.wilson(0, n)[0] >= 0.0
+    assert max(pk.wilson(n, n)[1] for n in range(1, 60)) == 1.0
 
 
 def test_pool_answers_wilson_counts_every_answer(tmp_path):
@@ -512,3 +517,59 @@ def test_the_features_of_a_candidate_are_not_those_of_another_triplet(tiny):
         with torch.no_grad():
             f = tiny(torch.cat([t.reference, t.a, t.b]), [l])[l]
         assert dist[l][i, 1] == pytest.approx(float(F.mse_loss(f[2:3], f[:1])), rel=1e-5)
+
+
+def test_pool_answers_bootstrap_with_sparse_answers_and_its_defaults():
+    import warnings
+
+    tset = hand_set(6, repeats=0)
+    rng0 = np.random.default_rng(1)
+    dist = Distances({"m": rng0.random((6, 2))}, ("x",), np.zeros((6, 2, 1)), "fake")
+    obs = [["A", None, None, "B", None, None], [None, None, "B", None, None, "A"]]  # 4 of 6 triplets, once each
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no All-NaN slice: the ceiling is not computed without a repeat
+        pooled = pk.pool_answers(obs, tset, dist, n_boot=200, level=0.9, seed=5)
+    assert pooled.ceiling[0] != pooled.ceiling[0] and len(pooled.ceiling[1]) == 2
+    assert all(v != v for v in pooled.ceiling[1])
+    assert pooled.n_observers == 2 and pooled.method == "bootstrap"
+    np.testing.assert_array_equal(pooled.counts, tally_by_hand(tset, *obs))
+    per = [tally_by_hand(tset, o) for o in obs]
+    rng = np.random.default_rng(5)
+    boot = []
+    for _ in range(200):  # resamples that draw only unanswered triplets score nothing (NaN, left out)
+        t = rng.integers(0, 6, 6)
+        c = sum(per[j] for j in rng.integers(0, 2, 2))[t]
+        boot.append(agreement_by_hand(dist["m"][t], c, 1e-3) if c.sum() else np.nan)
+    assert np.isnan(boot).any()
+    assert pooled.ci["m"] == pytest.approx(tuple(np.nanpercentile(boot, [5, 95])), abs=1e-12)
+    rich = hand_set(6, repeats=4)
+    many = [pk.simulate_observer(rich, dist["m"], lapse=0.7, seed=s) for s in range(4)]
+
+    def summary(**kw):
+        p = pk.pool_answers(many, rich, dist, **kw)
+        return p.ci["m"], p.ceiling[1]
+
+    default = summary()
+    assert default == summary(n_boot=2000, level=0.95, seed=0)
+    assert default != summary(seed=1)
+    wil = pk.pool_answers(obs, tset, dist, method="wilson")  # no repeat: no ceiling, and no error
+    assert wil.ceiling[0] != wil.ceiling[0] and all(v != v for v in wil.ceiling[1])
+    lines = wil.table().split("\n")
+    assert lines == [f"{'m':24s} {wil.agreement['m']:6.1%}   [{wil.ci['m'][0]:6.1%}, {wil.ci['m'][1]:6.1%}]"]
+    two = Pooled({"a": 0.5, "b": 0.25}, {"a": (0.1, 0.9), "b": (0.0, 1.0)}, (0.5, (0, 1)), None, 1, "wilson")
+    assert two.table() == "a                         50.0%   [ 10.0%,  90.0%]\nb                         25.0%   [  0.0%, 100.0%]"
+
+
+def test_pool_answers_messages_name_the_problem():
+    tset = hand_set(3, repeats=1)
+    dist = Distances({"m": np.ones((3, 2))}, ("x",), np.zeros((3, 2, 1)), "fake")
+    with pytest.raises(ValueError, match=r"^expected method 'bootstrap' or 'wilson'; got 't'$"):
+        pk.pool_answers([["A"] * 4], tset, dist, method="t")
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"^expected 0 < level < 1; got"):
+            pk.pool_answers([["A"] * 4], tset, dist, level=level)
+    with pytest.raises(ValueError, match=r"^expected a list of answer files or choice lists, one per observer; "
+                                         r"got one path 'a\.json' \(wrap it in a list\)$"):
+        pk.pool_answers("a.json", tset, dist)
+    with pytest.raises(ValueError, match=r"^expected a non-empty list of answer files or choice lists, one per observer$"):
+        pk.pool_answers([], tset, dist)

@@ -38,9 +38,10 @@ def test_power_spectrum_averages_the_batch_of_spectra():
     assert not np.allclose(p, mean_img, rtol=0.05)  # not the spectrum of the mean image
 
 
-def test_radial_spectrum_is_the_mean_power_in_each_ring():
-    x = two_images(36, 52)
-    for bins in (None, 7):
+@pytest.mark.parametrize("shape", [(36, 52), (32, 32)])
+def test_radial_spectrum_is_the_mean_power_in_each_ring(shape):
+    x = two_images(*shape)  # square: the innermost ring holds the zero frequency alone
+    for bins in (None, 7, 2):
         f, p = pk.radial_spectrum(x, bins)
         power = np_power(x)
         h, w = power.shape
@@ -121,3 +122,19 @@ def test_colour_shift_over_a_batch_per_channel():
     assert "R +0.035" in str(s) and "B -0.030" in str(s)
     with pytest.raises(ValueError, match="reference"):
         pk.colour_shift(x, ref * 2)
+
+
+def test_spectra_take_grey_images_and_name_the_bad_argument():
+    grey = seeded(2, 1, 24, 40)
+    f, p = pk.radial_spectrum(grey, 4)
+    assert p.shape == (4,) and pk.power_spectrum(grey).shape == (24, 40)
+    np.testing.assert_allclose(pk.power_spectrum(grey).double().numpy(), np.fft.fftshift(np_power(grey)), rtol=1e-3,
+                               atol=1e-9)
+    assert pk.grid_score(seeded(1, 1, 16, 16), 4) > 0 and pk.lattice_amplitude(seeded(1, 1, 16, 16), 4) >= 0
+    ref = seeded(1, 3, 8, 8)
+    with pytest.raises(ValueError, match=r"^expected x in \[0, 1\]"):
+        pk.colour_shift(ref + 0.5, ref)  # only x out of range
+    with pytest.raises(ValueError, match=r"^expected reference in \[0, 1\]"):
+        pk.colour_shift(ref, ref - 0.5)  # only the reference
+    with pytest.raises(TypeError, match=r"^expected x as a torch.Tensor"):
+        pk.colour_shift(ref.numpy(), ref)

@@ -152,3 +152,36 @@ def test_panel_widgets_the_browser_test_and_the_learner_rely_on(tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     assert pk.judge_panel(ts).folder == tmp_path / "percepkit-answers"
     assert pk.judge_panel(ts, folder="~/x").folder == tmp_path / "x"
+
+
+def test_plot_agreement_colours_sizes_and_legend():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgba
+
+    names = ["L1", "L2 / PSNR", "SSIM", "relu1", "relu2", "relu3", "perceptual", "Gram (style)", "fitted mix", "LPIPS"]
+    scores = {m: 0.5 + 0.03 * k for k, m in enumerate(names)}
+    fig = pk.plot_agreement(scores, layers=("relu1", "relu2", "relu3"))
+    ax = fig.axes[0]
+    assert tuple(fig.get_size_inches()) == pytest.approx((7, 0.32 * 10 + 1.6))
+    viridis = plt.get_cmap("viridis")
+    want = ["#888888"] * 3 + [viridis(0.0), viridis(0.5 * 0.85), viridis(0.85)] + ["#1f77b4", "#8c564b", "#d62728", "#e377c2"]
+    assert [p.get_facecolor() for p in ax.patches] == [to_rgba(c) for c in want]
+    assert all(p.get_height() == pytest.approx(0.7) for p in ax.patches)
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["chance (50 %)", "all triplets"]  # no ceiling, no matched dots, no title
+    assert ax.get_xlim() == (0, 100) and ax.get_xlabel() == "agreement with the answers (%)" and ax.get_title() == ""
+    assert ax.containers[0].errorbar is None  # no intervals: no error bars
+    plt.close(fig)
+    one = pk.plot_agreement({"relu1": 0.7, "x": 0.6}, layers=("relu1",), ceiling=0.9)  # one layer: the first colour
+    assert one.axes[0].patches[0].get_facecolor() == to_rgba(viridis(0.0))
+    assert "observer vs itself (90%)" in [t.get_text() for t in one.axes[0].get_legend().get_texts()]
+    plt.close(one)
+    nan = pk.plot_agreement({"x": 0.6}, ceiling=float("nan"))  # a ceiling not measured: no line
+    assert len([ln for ln in nan.axes[0].lines if ln.get_linestyle() == "--"]) == 0
+    plt.close(nan)
+    fig, ax = plt.subplots()
+    assert pk.plot_agreement({"x": 0.6}, ax=ax, ci={"x": (0.5, 0.7)}, ceiling=0.8, ceiling_label="class") is fig
+    caps = [ln for ln in ax.lines if ln.get_marker() in ("|", "_")]
+    assert caps and all(ln.get_markersize() == 2 * 3 for ln in caps)  # capsize 3 with intervals
+    assert "class (80%)" in [t.get_text() for t in ax.get_legend().get_texts()]
+    plt.close(fig)

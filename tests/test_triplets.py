@@ -203,3 +203,22 @@ def test_triplet_png_tiles_each_image_enlarged_with_gaps():
     assert (a[20:, 42:47] == 255).all() and (a[:20] == 255).all()  # white gap and header without labels
     labelled = np.asarray(Image.open(io.BytesIO(tr.triplet_png(ims, scale=3, gap=5))).convert("RGB"))
     assert (labelled[:20] < 128).any()  # text drawn above
+
+
+def test_triplet_png_defaults_clamp_and_labels_where_documented():
+    from PIL import ImageDraw
+
+    g = torch.Generator().manual_seed(1)
+    ims = [torch.rand(1, 3, 8, 11, generator=g) * 1.6 - 0.3 for _ in range(3)]  # outside [0, 1]: clamped first
+    a = np.asarray(Image.open(io.BytesIO(tr.triplet_png(ims))).convert("RGB"))
+    assert a.shape == (16 + 20, 3 * 22 + 2 * 12, 3)  # scale 2, gap 12 by default
+    for k, im in enumerate(ims):
+        want = (im[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
+        np.testing.assert_array_equal(a[20::2, k * 34:k * 34 + 22:2], want)
+    # the header, drawn as documented: each label 4 px right of its tile's edge, 4 px down, in black on white
+    head = Image.new("RGB", a.shape[1::-1], "white")
+    draw = ImageDraw.Draw(head)
+    for k, text in enumerate(("ref", "left", "right")):
+        draw.text((k * 34 + 4, 4), text, fill="black")
+    got = np.asarray(Image.open(io.BytesIO(tr.triplet_png(ims, labels=("ref", "left", "right")))).convert("RGB"))
+    np.testing.assert_array_equal(got[:20], np.asarray(head)[:20])
