@@ -131,6 +131,8 @@ def test_spectra_take_grey_images_and_name_the_bad_argument():
     np.testing.assert_allclose(pk.power_spectrum(grey).double().numpy(), np.fft.fftshift(np_power(grey)), rtol=1e-3,
                                atol=1e-9)
     assert pk.grid_score(seeded(1, 1, 16, 16), 4) > 0 and pk.lattice_amplitude(seeded(1, 1, 16, 16), 4) >= 0
+    with pytest.raises(ValueError, match=r"^expected x in \[0, 1\]"):
+        pk.power_spectrum(seeded(1, 3, 8, 8) * 255)
     ref = seeded(1, 3, 8, 8)
     with pytest.raises(ValueError, match=r"^expected x in \[0, 1\]"):
         pk.colour_shift(ref + 0.5, ref)  # only x out of range
