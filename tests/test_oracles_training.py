@@ -188,3 +188,125 @@ def test_cached_recomputes_over_a_corrupt_file_and_uses_the_default_folder(tmp_p
     assert torch.equal(training.cached(work, n=2)["x"], torch.arange(2)) and calls == [2, 2]
     assert torch.equal(training.cached(work, n=2)["x"], torch.arange(2)) and calls == [2, 2]  # rewritten, loads now
     assert not list(tmp_path.glob("*.tmp*"))
+
+
+def test_messages_whole_and_the_networks_sizes():
+    cases = [
+        (lambda: training.TinyDenoiser(0, 3), ValueError,
+         r"^expected channels >= 1 and layers >= 2 \(ints\); got 0, 3$"),
+        (lambda: training.TinyDenoiser(4, 2.0), ValueError, r"^expected channels >= 1 and layers >= 2 \(ints\); got 4, 2\.0$"),
+        (lambda: training.TinyUpsampler(2, "deconv"), ValueError,
+         r"^expected upsampler 'pixelshuffle' or 'resize'; got 'deconv'$"),
+        (lambda: training.TinyUpsampler(2, channels=0), ValueError,
+         r"^expected ints factor >= 2, channels >= 1, layers >= 1; got 2, 0, 3$"),
+        (lambda: training.TinyUpsampler(2, layers=0), ValueError, r"got 2, 32, 0$"),
+        (lambda: training.TinyUpsampler(2.0), ValueError, r"got 2\.0, 32, 3$"),
+        (lambda: training.step_cost(3), TypeError, r"^expected a function that returns a loss; got int$"),
+        (lambda: training.step_cost(lambda: None, repeats=1.0), ValueError, r"^expected repeats as an int >= 1; got 1\.0$"),
+        (lambda: training.step_cost(lambda: torch.ones(2, requires_grad=True)), ValueError,
+         r"^loss_fn must return a scalar tensor that requires grad \(a loss to call \.backward\(\) on\)$"),
+        (lambda: training.LiveLoss(every=1.5), ValueError, r"^expected every as an int >= 1 \(steps between redraws\); got 1\.5$"),
+        (lambda: training.training_images(("coffee", "cat")), ValueError,
+         r"^\['coffee', 'cat'\] are held out for testing \(cat is chelsea\); train on others$"),
+        (lambda: training.random_crops([torch.rand(1, 3, 10, 30)], 1, 12, seed=0), ValueError,
+         r"^expected images of at least 12 px; got 10x30$"),
+    ]
+    for make, exc, message in cases:
+        with pytest.raises(exc, match=message):
+            make()
+    curve = training.LiveLoss(every=3)
+    curve.add(1.0)
+    with pytest.raises(FloatingPointError, match=r"^the loss is NaN at step 1: lower the learning rate or a weight$"):
+        curve.add(float("nan"))
+    # defaults: 24 channels and 6 convs; ×4, pixelshuffle, 32 channels, 3 convs
+    d = training.TinyDenoiser()
+    convs = [m for m in d.body if isinstance(m, nn.Conv2d)]
+    assert len(convs) == 6 and convs[0].out_channels == 24 and all(c.padding == (1, 1) for c in convs)
+    assert [type(m).__name__ for m in d.body][:2] == ["Conv2d", "ReLU"]
+    u = training.TinyUpsampler()
+    assert (u.factor, u.upsampler) == (4, "pixelshuffle") and len([m for m in u.body if isinstance(m, nn.Conv2d)]) == 3
+    assert u.up[0].out_channels == 3 * 16 and u.body[0].out_channels == 32 and u.up[1].upscale_factor == 4
+    assert torch.equal(u.up[0].bias, torch.zeros(48))
+    r = training.TinyUpsampler(2, "resize", seed=3)
+    ref = nn.Conv2d(32, 3, 3, padding=1)
+    assert r.up[0].scale_factor == 2 and r.up[0].mode == "nearest" and torch.equal(r.up[1].bias, torch.zeros(3))
+    assert float(r.up[1].weight.detach().abs().max()) <= 0.1 * 1 / (32 * 9) ** 0.5 + 1e-7  # the default init, ×0.1
+    assert float(r.up[1].weight.detach().abs().max()) > 0.05 * 1 / (32 * 9) ** 0.5
+    assert ref.weight.shape == r.up[1].weight.shape
+    w = u.up[0].weight
+    assert 0.05 < float(w.detach().std()) / (2 / (32 * 9)) ** 0.5 < 0.2  # ICNR from kaiming normal, ×0.1
+    state = torch.random.get_rng_state()
+    training.TinyDenoiser(seed=1)
+    assert torch.equal(torch.random.get_rng_state(), state)
+
+
+def test_live_loss_keep_redraws_only_what_is_not_drawn_yet():
+    shown = []
+
+    class Handle:
+        def update(self, obj):
+            shown.append(obj)
+
+    def display(obj):
+        shown.append(obj)
+        return Handle()
+
+    curve = training.LiveLoss("t", every=5, display=display)
+    for _ in range(10):
+        curve.add(0.5)
+    n = len(shown)
+    curve.close(keep=True)  # 10 steps, drawn at 10 already: nothing new
+    assert len(shown) == n and curve.redraws == 2
+    quiet = training.LiveLoss("q", every=5, display=display)
+    quiet.close()  # never drawn: nothing to replace
+    assert len(shown) == n
+    short = training.LiveLoss("s", every=4, display=display)
+    for v in (4.0, 2.0, 1.0, 3.0, 5.0):
+        short.add(v)
+    short.close()
+    assert repr(shown[-1]) == "s: 5 steps; mean loss of the first 4 steps 2.5, of the last 4 steps 2.75"
+    assert training._notebook_display() is None  # pytest: no kernel
+    fig = short.figure()
+    assert fig.axes[0].get_title() == "s" and len(fig.axes[0].lines[0].get_xdata()) == 5
+
+
+def test_plot_losses_lines_and_labels():
+    import matplotlib.pyplot as plt
+
+    fig = training.plot_losses([3.0, 2.0, 1.0, 0.5], "x", every=2)
+    ax = fig.axes[0]
+    steps, mean = ax.lines
+    assert steps.get_label() == "per step" and mean.get_label() == "mean of 2 steps"
+    assert steps.get_linewidth() == pytest.approx(0.6) and steps.get_alpha() == pytest.approx(0.5)
+    assert mean.get_linewidth() == 2
+    assert list(mean.get_xdata()) == [0.5, 1.5, 2.5] and list(mean.get_ydata()) == [2.5, 1.5, 0.75]
+    assert ax.get_xlabel() == "step" and ax.get_ylabel() == "loss" and tuple(fig.get_size_inches()) == (7, 2.8)
+    assert [t.get_text() for t in ax.get_legend().get_texts()] == ["per step", "mean of 2 steps"]
+    plt.close(fig)
+    neg = training.plot_losses([1.0, -1.0, 2.0], every=2)
+    assert neg.axes[0].get_yscale() == "linear"
+    plt.close(neg)
+    empty = training.plot_losses([], every=2)
+    assert empty.axes[0].get_yscale() == "linear" and len(empty.axes[0].lines) == 1
+    plt.close(empty)
+
+
+def test_cache_file_name_and_key_inputs(tmp_path):
+    def work(n):
+        return {"x": torch.zeros(n)}
+
+    training.cached(work, cache_dir=tmp_path, n=1)
+    (f,) = tmp_path.iterdir()
+    assert f.name.startswith("train-work-") and f.suffix == ".pt" and len(f.stem) == len("train-work-") + 20
+    training.cached(lambda n: {"x": torch.zeros(n)}, cache_dir=tmp_path, n=1)
+    assert {p.name.split("-")[1] for p in tmp_path.iterdir()} == {"work", "<lambda>"}
+    assert training._jsonable(torch.ones(2)) == training._jsonable(torch.ones(2, dtype=torch.float64))  # values, not dtype
+    assert training._jsonable(torch.ones(2)) != training._jsonable(torch.ones(3))
+    assert training._jsonable((1, "a", None, True)) == [1, "a", None, True]
+    assert training._jsonable(nn.ReLU) == repr(nn.ReLU)  # a class is not a function
+    assert training._jsonable({1: 2.00001}) == {"1": 2.0}
+    assert training._jsonable(object)[:6] == "<class"
+    m = training.TinyUpsampler(2, "resize", channels=4, layers=1)
+    key = training._jsonable(m)
+    assert key[:2] == ["TinyUpsampler", "factor=2, upsampler='resize'"] and len(key[2]) == 16
+    assert training._source(len) == "len"  # no source kept: its name

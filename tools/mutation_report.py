@@ -405,6 +405,38 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.texture.x_texture_start__mutmut_34',
      'grey = torch.randn(1, side, side, generator=g).expand(1, 3, side, side).contiguous()'):
         'equivalent — as above (the other 1 of the shape dropped)',
+    # --- agreement.py
+    ('percepkit.agreement.x_self_agreement__mutmut_3', 'counts = np.asarray(counts, dtype=None)'):
+        'equivalent — integer counts give the same sums, products and true divisions as float ones',
+    ('percepkit.agreement.x_self_agreement__mutmut_5', 'counts = np.asarray(counts, )'):
+        'equivalent — as above',
+    ('percepkit.agreement.x_self_agreement__mutmut_22', 'k, n = counts[use, 1], n[use]'):
+        'equivalent — k(k−1) + (n−k)(n−k−1) is symmetric in k and n − k: counting B answers instead of A gives the same pairs',
+    ('percepkit.agreement.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
+        'equivalent — as above: agreeing pairs are symmetric in A and B',
+    ('percepkit.agreement.x__agreeing_pairs__mutmut_5', 'use = None'):
+        'equivalent — a triplet answered once or never adds 0 agreeing pairs and 0 pairs (n(n−1) = 0), so summing over all is the same',
+    ('percepkit.agreement.x_pool_answers__mutmut_3',
+     'def pool_answers(sources, tset: TripletSet, dist: Distances, method: str = "bootstrap", n_boot: int = 2001,'):
+        'not observable here — one resample more out of 2000 leaves the percentiles of these discrete agreements where they '
+        'were on every test problem (measured: identical intervals)',
+    # --- forensics.py
+    ('percepkit.forensics.x_power_spectrum__mutmut_2', 'check_image(x, rgb=None, unit_range=True)'):
+        'equivalent — None is falsy exactly like False for this flag',
+    ('percepkit.forensics.x_radial_spectrum__mutmut_2', 'check_image(x, rgb=None, unit_range=True)'):
+        'equivalent — None is falsy exactly like False for this flag',
+    ('percepkit.forensics.x_radial_spectrum__mutmut_37', 'fx = torch.fft.fftfreq(w).view(-1)'):
+        'equivalent — a (W,) vector broadcasts against (H, 1) exactly as (1, W) does',
+    # --- triplets.py
+    ('percepkit.triplets.x_triplet_png__mutmut_36', 'w, h = tiles[1].size'):
+        'equivalent — the images of a triplet share one size, so every tile has the size of the first',
+    ('percepkit.triplets.x_triplet_png__mutmut_54',
+     'canvas = Image.new("RGB", (len(tiles) * w + (len(tiles) - 1) * gap, h + 20), "WHITE")'):
+        "equivalent — Pillow's colour names are case-insensitive",
+    ('percepkit.triplets.x_triplet_png__mutmut_78', 'draw.text((k * (w + gap) + 4, 4), str(labels[k]), fill="BLACK")'):
+        "equivalent — Pillow's colour names are case-insensitive",
+    ('percepkit.triplets.x_triplet_png__mutmut_85', 'canvas.save(buf, format="PNG")'):
+        'equivalent — Pillow upper-cases the format name',
 }
 
 
