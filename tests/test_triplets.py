@@ -222,3 +222,164 @@ def test_triplet_png_defaults_clamp_and_labels_where_documented():
         draw.text((k * 34 + 4, 4), text, fill="black")
     got = np.asarray(Image.open(io.BytesIO(tr.triplet_png(ims, labels=("ref", "left", "right")))).convert("RGB"))
     np.testing.assert_array_equal(got[:20], np.asarray(head)[:20])
+
+
+# the recipe, written out: (kind, picture, the first distortion's label and how it is made, the second's family)
+MATCHED = [
+    ("shift vs blur", "astronaut", "whole-pixel shift 1 px", lambda x: pk.shift(x, 1), "blur"),
+    ("shift vs blur", "rocket", "whole-pixel shift 1 px down", lambda x: pk.shift(x, 0, 1), "blur"),
+    ("sub-pixel shift vs noise", "chelsea", "sub-pixel shift 0.5 px", lambda x: pk.shift(x, 0.5), "noise"),
+    ("sub-pixel shift vs noise", "coffee", "sub-pixel shift 0.5 px", lambda x: pk.shift(x, 0.5, 0.5), "noise"),
+    ("blur vs noise", "coffee", "blur σ=1.0", lambda x: pk.blur(x, 1.0), "noise"),
+    ("blur vs noise", "brick", "blur σ=0.8", lambda x: pk.blur(x, 0.8), "noise"),
+    ("JPEG vs blur", "astronaut", "JPEG q=12", lambda x: tr.jpeg(x, 12), "blur"),
+    ("JPEG vs blur", "chelsea", "JPEG q=8", lambda x: tr.jpeg(x, 8), "blur"),
+    ("JPEG vs noise", "rocket", "JPEG q=15", lambda x: tr.jpeg(x, 15), "noise"),
+    ("JPEG vs noise", "grass", "JPEG q=20", lambda x: tr.jpeg(x, 20), "noise"),
+    ("contrast vs blur", "chelsea", "contrast ×0.75", lambda x: x.mean((2, 3), True) + 0.75 * (x - x.mean((2, 3), True)), "blur"),
+    ("contrast vs noise", "astronaut", "contrast ×1.25",
+     lambda x: (x.mean((2, 3), True) + 1.25 * (x - x.mean((2, 3), True))).clamp(0, 1), "noise"),
+    ("colour cast vs noise", "coffee", "colour cast (warmer)",
+     lambda x: (x * torch.tensor([1.1, 1.0, 0.85]).view(1, 3, 1, 1)).clamp(0, 1), "noise"),
+    ("colour cast vs blur", "astronaut", "colour cast (cooler)",
+     lambda x: (x * torch.tensor([0.9, 1.0, 1.12]).view(1, 3, 1, 1)).clamp(0, 1), "blur"),
+    ("sharpening vs blur", "rocket", "sharpened ×1.5", lambda x: (x + 1.5 * (x - pk.blur(x, 1.0))).clamp(0, 1), "blur"),
+    ("JPEG vs brightness", "gravel", "JPEG q=10", lambda x: tr.jpeg(x, 10), "brightness"),
+]
+FAMILY_LABEL = {"blur": r"blur σ=(\d+\.\d\d)", "noise": r"noise σ=(\d\.\d\d\d)", "brightness": r"brighter \+(\d\.\d\d\d)"}
+
+
+def texture_window(name, corner):
+    from skimage import data
+
+    a = getattr(data, name)()
+    return pk.to_tensor(a[:256, :256] if corner == "tl" else a[-256:, -256:], SIZE)
+
+
+def superres_pair(x, offset):
+    small = torch.nn.functional.interpolate(x, size=(SIZE // 4, SIZE // 4), mode="area")
+    start = torch.nn.functional.interpolate(small, size=(SIZE, SIZE), mode="bicubic", align_corners=False).clamp(0, 1)
+    return start, (start + pk.shift(x - start, offset, offset / 2)).clamp(0, 1)
+
+
+def unmatched():
+    """(kind, picture, reference, {label: candidate}) of the 14 unmatched triplets, in the recipe's order."""
+    out = []
+    for name, d in (("astronaut", 3), ("chelsea", 3), ("rocket", 4)):
+        x = pk.sample_image(name, SIZE)
+        ghost = sum([x, pk.shift(x, d), pk.shift(x, -d), pk.shift(x, 0, d), pk.shift(x, 0, -d)]) / 5
+        out.append(("L2 mean vs one sharp guess", name, x, {f"mean of 5 placements, ±{d} px": ghost,
+                                                             f"one placement, {d} px right": pk.shift(x, d)}))
+    for name in ("brick", "grass", "gravel"):
+        ref = texture_window(name, "tl")
+        out.append(("texture swap vs blur", name, ref, {"another patch, same texture": texture_window(name, "br"),
+                                                         "blur σ=1.5": pk.blur(ref, 1.5)}))
+    for name, other in (("grass", "gravel"), ("gravel", "brick")):
+        out.append(("same texture vs other texture", name, texture_window(name, "tl"),
+                    {"another patch, same texture": texture_window(name, "br"),
+                     f"a patch of {other}": texture_window(other, "br")}))
+    for name in ("astronaut", "coffee"):
+        x = pk.sample_image(name, SIZE)
+        start, sharp = superres_pair(x, 3)
+        out.append(("super-resolution: blurry vs detail misplaced", name, x,
+                    {"bicubic ×4 (blurry)": start, "bicubic + detail, 3 px off": sharp}))
+    for name in ("rocket", "coffee"):
+        x = pk.sample_image(name, SIZE)
+        noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(7))
+        out.append(("big shift vs noise", name, x, {"whole-pixel shift 4 px": pk.shift(x, 4),
+                                                     "noise σ=0.05": (x + 0.05 * noise).clamp(0, 1)}))
+    for name in ("astronaut", "coffee"):
+        x = pk.sample_image(name, SIZE)
+        out.append(("desaturated vs hue turned", name, x, {"saturation ×0.4": tr._saturation(x, 0.4),
+                                                            "hue turned 25°": tr._hue(x, 25)}))
+    return out
+
+
+def test_every_triplet_is_made_as_the_recipe_says(tset):
+    import re
+
+    assert len(MATCHED) + len(unmatched()) == N_TRIPLETS
+    for j, (kind, name, label, make, family) in enumerate(MATCHED):
+        t = tset.triplets[j]
+        x = pk.sample_image(name, SIZE)
+        assert (t.kind, t.image, t.matched) == (kind, name, True) and torch.equal(t.reference, x), j
+        assert label in t.labels, (j, t.labels)
+        k = t.labels.index(label)
+        first, second = (t.a, t.b)[k], (t.a, t.b)[1 - k]
+        assert torch.allclose(first, make(x).clamp(0, 1), atol=1e-5), (j, label)
+        m = re.fullmatch(FAMILY_LABEL[family], t.labels[1 - k])
+        assert m, (j, t.labels)
+        p = float(m.group(1))
+        if family == "blur":
+            near = pk.blur(x, p)
+        elif family == "noise":  # seeded by the set's seed and the triplet's place: seed·1000 + j
+            near = (x + p * torch.randn(x.shape, generator=torch.Generator().manual_seed(SEED * 1000 + j))).clamp(0, 1)
+        else:
+            near = (x + p).clamp(0, 1)
+        assert tr.mse(near, second) < 2e-3 * tr.mse(second, x) + 1e-7, (j, t.labels)  # the label's rounded value
+    for j, (kind, name, ref, cands) in enumerate(unmatched(), start=len(MATCHED)):
+        t = tset.triplets[j]
+        assert (t.kind, t.image, t.matched) == (kind, name, False), j
+        assert torch.allclose(t.reference, ref, atol=1e-6), j
+        assert set(t.labels) == set(cands), (j, t.labels)
+        for label, img in zip(t.labels, (t.a, t.b)):
+            assert torch.allclose(img, cands[label], atol=1e-5), (j, label)
+
+
+def test_distortions_clamp_to_the_unit_range():
+    x = torch.cat([torch.zeros(1, 3, 6, 8), torch.ones(1, 3, 6, 8)])
+    x[:, :, :3] = 0.5  # half mid-grey, half at the limits
+    x[:, 0, 3:, :4] = 0.98
+    x[:, 1, 3:, 4:] = 0.02
+    both = (tr._saturation(x, 3.0), tr._hue(x, 90), tr._contrast(x, 3.0), tr._sharpen(x, 4.0), tr._scaled_noise(x, 0)(2.0))
+    for out in both:
+        assert float(out.min()) == 0.0 and float(out.max()) == 1.0  # pushed past both ends, clamped at both
+    assert float(tr._gain(x, (1.5, 0.5, 1.2)).max()) == 1.0 and float(tr._brightness(x, 0.3).max()) == 1.0
+    assert float(tr._brightness(x, -0.7).min()) == 0.0  # a gain >= 0 of an image >= 0 cannot go below 0
+    a = x.double().numpy()
+    np.testing.assert_allclose(tr._brightness(x, -0.7).numpy(), np.clip(a - 0.7, 0, 1), atol=1e-6)
+    x64 = torch.rand(2, 3, 4, 5, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    g = np.array([1.1, 0.95, 0.8]).reshape(1, 3, 1, 1)
+    np.testing.assert_allclose(tr._gain(x64, (1.1, 0.95, 0.8)).numpy(), np.clip(x64.numpy() * g, 0, 1), rtol=0, atol=1e-15)
+    over = torch.full((1, 3, 16, 16), 1.3)
+    over[..., :8, :] = -0.2
+    j = tr.jpeg(over, 90)  # clamped before it is rounded to 8 bits: no wrap-around
+    assert float(j[..., :8, :].max()) < 0.05 and float(j[..., 8:, :].min()) > 0.95
+    for q in (1, 95):
+        assert tr.jpeg(over, q).shape == (1, 3, 16, 16)
+
+
+def test_match_is_the_bisection_written_out(tset):
+    j = 4  # "blur vs noise", coffee: noise σ by bisection on [0, 1] to the blur's MSE
+    x = pk.sample_image("coffee", SIZE)
+    target = tr.mse(pk.blur(x, 1.0), x)
+    noise = torch.randn(x.shape, generator=torch.Generator().manual_seed(SEED * 1000 + j))
+    lo, hi = 0.0, 1.0
+    for _ in range(60):
+        p = (lo + hi) / 2
+        got = tr.mse((x + p * noise).clamp(0, 1), x)
+        if abs(got - target) <= 1e-4 * target / 4:
+            break
+        if got < target:
+            lo = p
+        else:
+            hi = p
+    t = tset.triplets[j]
+    k = t.labels.index("blur σ=1.0")
+    assert torch.equal((t.a, t.b)[1 - k], (x + p * noise).clamp(0, 1))
+    assert t.labels[1 - k] == f"noise σ={p:.3f}"
+
+
+def test_make_triplets_defaults_and_limits():
+    import inspect
+
+    params = inspect.signature(pk.make_triplets).parameters
+    assert {k: v.default for k, v in params.items()} == {"size": 128, "seed": 0, "repeats": 10}
+    full = pk.make_triplets(64, seed=1, repeats=N_TRIPLETS)  # every triplet shown twice: allowed
+    assert len(full) == 2 * N_TRIPLETS and sorted(i for i, s in full.order if s) == list(range(N_TRIPLETS))
+    with pytest.raises(TypeError, match=r"^expected seed as an int; got float$"):
+        pk.make_triplets(64, seed=1.0)
+    with pytest.raises(ValueError, match=r"^expected size as an int in 64\.\.512 pixels; got 513$"):
+        pk.make_triplets(513)
+    with pytest.raises(ValueError, match=r"^expected repeats as an int in 0\.\.30; got 31$"):
+        pk.make_triplets(64, repeats=31)
