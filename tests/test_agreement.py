@@ -278,18 +278,18 @@ def test_cross_validate_matches_k_folds_written_out():
     counts = np.where((score[:, :1] < score[:, 1:]), [[2.0, 0.0]], [[0.0, 2.0]])
     counts[rng.random(24) < 0.3] = [1.0, 1.0]
     counts[[3, 11]] = 0  # unanswered: in no fold
-    fitted, chosen, seen, x, p = cv_by_hand(dist, counts, folds=4, repeats=3, seed=7, l2=0.05)
-    cv = pk.cross_validate(dist, counts, folds=4, repeats=3, seed=7, l2=0.05)
+    fitted, chosen, seen, x, p = cv_by_hand(dist, counts, folds=4, repeats=3, seed=7, l2=1.0)
+    cv = pk.cross_validate(dist, counts, folds=4, repeats=3, seed=7, l2=1.0)
     assert cv.n_triplets == len(seen) and 3 not in seen and 11 not in seen
     assert cv.fitted == pytest.approx(fitted, abs=1e-12) and cv.chosen == pytest.approx(chosen, abs=1e-12)
     for k, l in enumerate(dist.layers):  # a single layer needs no fit: its score on the answered triplets
         assert cv.layers[l] == pytest.approx(agreement_by_hand(dist.relative[seen, :, k], counts[seen], 1e-3), abs=1e-12)
-    w = pk.fit_layer_weights(x[seen], p[seen], l2=0.05)
+    w = pk.fit_layer_weights(x[seen], p[seen], l2=1.0)
     assert list(cv.weights) == list(dist.layers)
     np.testing.assert_allclose([cv.weights[l] for l in dist.layers], w, rtol=1e-12)
     assert cv.in_sample == pytest.approx(agreement_by_hand((dist.relative @ w)[seen], counts[seen], 1e-3), abs=1e-12)
     std = w * np.sqrt((x[seen] ** 2).mean(0))
-    assert std.sum() > 0
+    assert 0 < std.sum() < 1  # l2 = 1 keeps the standardised weights small: normalising them is visible
     np.testing.assert_allclose([cv.shares[l] for l in dist.layers], std / std.sum(), rtol=1e-12)
     assert cv.best_layer == max(cv.layers, key=cv.layers.get)
     assert cv.beats_every_layer == (cv.fitted > max(cv.layers.values()))
@@ -573,3 +573,124 @@ def test_pool_answers_messages_name_the_problem():
         pk.pool_answers("a.json", tset, dist)
     with pytest.raises(ValueError, match=r"^expected a non-empty list of answer files or choice lists, one per observer$"):
         pk.pool_answers([], tset, dist)
+
+
+# --- what mutation testing asked for: messages whole, defaults, limits ------------------------------
+
+
+def test_check_messages_whole():
+    tset = hand_set(3, repeats=1)
+    with pytest.raises(TypeError, match=r"^expected choices as a list of 'A', 'B' or None, one per item shown; got str$"):
+        pk.tally(tset, "ABAB")
+    with pytest.raises(ValueError, match=r"^expected 4 choices \(one per item shown, None for an unanswered one\); got 3$"):
+        pk.tally(tset, ["A"] * 3)
+    with pytest.raises(ValueError, match=r"^expected each choice to be 'A', 'B' or None; got 'C', 'left'$"):
+        pk.tally(tset, ["A", "left", "C", "left"])
+    with pytest.raises(ValueError,
+                       match=r"^expected distances of shape \(n_triplets, 2\) \[to A, to B\]; got shape \(4, 3\)$"):
+        pk.agreement(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"^expected distances of shape \(n_triplets, 2\) \[to A, to B\]; got shape \(4,\)$"):
+        pk.agreement(np.zeros(4), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"^expected answer counts of shape \(4, 2\) \(one row per triplet: "
+                                         r"\[chose A, chose B\]\); got shape \(3, 2\)$"):
+        pk.agreement(np.zeros((4, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"^answer counts must be >= 0$"):
+        pk.agreement(np.zeros((2, 2)), np.array([[1, -1], [0, 0]]))
+    with pytest.raises(ValueError, match=r"^expected lapse \(probability of a random guess\) in \[0, 1\]; got 1\.5$"):
+        pk.simulate_observer(tset, None, lapse=1.5)
+    with pytest.raises(ValueError, match=r"^expected distances of shape \(3, 2\) \[to A, to B\]; got shape \(3,\)$"):
+        pk.simulate_observer(tset, np.zeros(3))
+    with pytest.raises(ValueError, match=r"^expected finite x and p in \[0, 1\]$"):
+        pk.fit_layer_weights(np.ones((2, 2)), np.array([0.5, 2.0]))
+    with pytest.raises(ValueError,
+                       match=r"^expected x of shape \(n, L\) and p of shape \(n,\) with n >= 1; got \(3,\) and \(3,\)$"):
+        pk.fit_layer_weights(np.ones(3), np.ones(3))
+    with pytest.raises(TypeError, match=r"^expected a TripletSet from percepkit.make_triplets; got list$"):
+        pk.triplet_distances([], tiny_backbone())
+
+
+def test_defaults_written_out():
+    import inspect
+
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items() if v.default is not inspect.Parameter.empty}
+
+    assert defaults(pk.triplet_distances) == {"backbone": None, "layers": None, "batch": 8, "progress": True, "lpips": None}
+    assert defaults(pk.simulate_observer) == {"d": None, "lapse": 0.3, "seed": 0}
+    assert defaults(pk.fit_layer_weights) == {"l2": 0.01, "max_iter": 100}
+    assert defaults(pk.cross_validate) == {"folds": 5, "repeats": 20, "seed": 0, "l2": 0.01}
+    assert defaults(pk.pool_answers) == {"method": "bootstrap", "n_boot": 2000, "level": 0.95, "seed": 0}
+    assert defaults(pk.save_answers) == {"observer": ""}
+    assert defaults(pk.picks) == {"tie_rtol": 1e-3} and defaults(pk.agreement) == {"tie_rtol": 1e-3, "triplets": None}
+    tset = hand_set(4, repeats=2)
+    d = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 3.0], [3.0, 1.0]])
+    assert pk.simulate_observer(tset, d) == pk.simulate_observer(tset, d, lapse=0.3, seed=0)
+
+
+def test_picks_tolerance_is_relative_to_the_larger_distance():
+    d = np.array([[1.1, 1.0], [1.0, 1.1], [-1.1, -1.0]])
+    # |1.1 − 1.0| = 0.1 <= 0.095 · 1.1 = 0.1045 (a tie), but not <= 0.095 · 1.0
+    assert pk.picks(d, 0.095).tolist() == [0.5, 0.5, 0.5]
+    assert pk.picks(d, 0.09).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_triplet_distances_with_chosen_layers_small_energies_and_lpips_by_default(capsys):
+    bb = tiny_backbone(seed=3)
+    with torch.no_grad():  # features with a mean square well below 1: the relative distance divides by it, no floor at 1
+        for m in bb.stages:
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.mul_(0.05)
+                m.bias.mul_(0.05)
+    tset = hand_set(2, repeats=0)
+    dist = pk.triplet_distances(tset, bb, layers=("relu2",), progress=False)
+    assert dist.layers == ("relu2",) and dist.relative.shape == (2, 2, 1)
+    from percepkit.weights import SPECS
+
+    assert ("LPIPS" in dist.table) == SPECS["vgg16-lpips"].available()
+    t = tset.triplets[0]
+    fr, fa = tiny_features(bb, t.reference)["relu2"].double(), tiny_features(bb, t.a)["relu2"].double()
+    energy = float((fr**2).mean())
+    assert energy < 0.1
+    assert dist.relative[0, 0, 0] == pytest.approx(float(((fa - fr) ** 2).mean()) / energy, rel=1e-4)
+    assert capsys.readouterr().err == ""  # progress=False: no bar
+    pk.triplet_distances(tset, bb, layers=("relu2",), lpips=False)
+    assert "distances on tiny" in capsys.readouterr().err  # the bar, named after the backbone
+
+
+def test_answer_file_format_nested_folder_and_every_refusal(tmp_path):
+    import re
+
+    tset = hand_set(3, repeats=1)
+    path = pk.save_answers(tmp_path / "a" / "b" / "c.json", tset, ["A", None, "B", "A"])
+    text = path.read_text()
+    assert text.startswith('{\n "format": "percepkit-2afc",\n "version": 1,')  # indent 1
+    doc = json.loads(text)
+    assert doc["observer"] == "" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", doc["saved"])
+    bad = tmp_path / "bad.json"
+    cases = [
+        ("{not json", rf"^{re.escape(str(bad))}: expected a JSON answers file \(percepkit-2afc\); it is not valid JSON \("),
+        (json.dumps({"format": "x"}), rf"^{re.escape(str(bad))}: expected a 'percepkit-2afc' answers file \(key 'format'\); "
+                                      r"got 'x'$"),
+        (json.dumps("text"), r": expected a 'percepkit-2afc' answers file \(key 'format'\); got 'str'$"),
+        (json.dumps(dict(doc, set="0123", size=64, seed=5, repeats=2)),
+         rf"^{re.escape(str(bad))}: answers to triplet set '0123' \(size 64, seed 5, repeats 2\); this set is "
+         rf"'{tset.fingerprint}' \(size 32, seed 0, repeats 1\)$"),
+        (json.dumps(dict(doc, items={"a": 1})), r": expected 4 items \(one per triplet shown\); got dict$"),
+        (json.dumps(dict(doc, items=doc["items"][:2])), r": expected 4 items \(one per triplet shown\); got 2$"),
+        (json.dumps(dict(doc, items=[*doc["items"][:3], "x"])),
+         r": item 3 should be \{'triplet': 't00', 'swapped': True\}; got 'x'$"),
+    ]
+    for content, message in cases:
+        bad.write_text(content)
+        with pytest.raises(ValueError, match=message):
+            pk.load_answers(bad, tset)
+
+
+def test_cross_validation_shares_when_nothing_is_learnt():
+    rng = np.random.default_rng(3)
+    n, L = 20, 3
+    rel = rng.random((n, 2, L))
+    dist = Distances({f"l{k}": rel[:, :, k] for k in range(L)}, tuple(f"l{k}" for k in range(L)), rel, "noise")
+    counts = np.ones((n, 2))  # every triplet split evenly: no layer predicts anything
+    cv = pk.cross_validate(dist, counts, repeats=2, l2=0.5)
+    assert all(w == 0 for w in cv.weights.values()) and all(s == 0 for s in cv.shares.values())  # 0, not 0/0
