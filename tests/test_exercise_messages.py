@@ -210,3 +210,37 @@ def test_feature_checks_whole_messages(rand19):
     for wrong, message in cases:
         with torch.no_grad(), pytest.raises(AssertionError, match=message):
             ex.check_feature_extractor(wrong)
+
+
+def test_the_01_checks_report_the_numbers_of_their_first_case():
+    # the first case of each 01 check, as documented in its source: K = 5 targets of 3×8×8, torch.rand, seeds 0 and 2
+    t = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(0))
+    med = t.median(0, keepdim=True).values
+    loss, best = float((med - t).square().mean()), float((t.mean(0, keepdim=True) - t).square().mean())
+    err = float((med - t.mean(0, keepdim=True)).abs().max())
+    with pytest.raises(AssertionError, match=rf"squared error to the targets is {loss:.5f}, the optimum reaches {best:.5f} "
+                                             rf"\(largest pixel difference {err:.3g}\)"):
+        ex.check_l2_optimum(lambda targets: targets.median(0, keepdim=True).values)
+    t = torch.rand(5, 3, 8, 8, generator=torch.Generator().manual_seed(2))
+    mean = t.mean(0, keepdim=True)
+    loss, best = float((mean - t).abs().mean()), float((t.median(0, keepdim=True).values - t).abs().mean())
+    with pytest.raises(AssertionError, match=rf"mean absolute error {loss:.5f}, but {best:.5f} is reachable"):
+        ex.check_l1_optimum(lambda targets: targets.mean(0, keepdim=True))
+
+
+@pytest.mark.parametrize(("check", "wrong"), [
+    (ex.check_l2_optimum, lambda t: t[:1]),
+    (ex.check_l1_optimum, lambda t: t.max(0, keepdim=True).values),
+    (ex.check_gram_matrix, lambda f: gram(f) * 1.5),
+])
+def test_the_checks_are_deterministic(check, wrong):
+    messages = []
+    for _ in range(2):
+        with pytest.raises(AssertionError) as e:
+            check(wrong)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]  # the same cases every time: seeded, not drawn afresh
+    state = torch.random.get_rng_state()
+    with pytest.raises(AssertionError):
+        check(wrong)
+    assert torch.equal(state, torch.random.get_rng_state())  # and the learner's random stream untouched
