@@ -141,10 +141,10 @@ def test_step_cost_counts_bytes_of_the_dtype_saved(dtype):
 
 
 def test_step_cost_reports_the_median_of_its_repeats(monkeypatch):
-    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0])  # three timed steps: 5, 1, 3 CPU-seconds → median 3
+    ticks = iter([0.0, 5.0, 10.0, 11.0, 20.0, 23.0, 30.0, 39.0, 40.0, 47.0])  # 5, 1, 3, 9, 7 CPU-seconds → median 5
     monkeypatch.setattr(training.time, "process_time", lambda: next(ticks))
     w = torch.ones(2, requires_grad=True)
-    assert training.step_cost(lambda: (w * 2).sum(), repeats=3, threads=None).cpu_s == 3.0
+    assert training.step_cost(lambda: (w * 2).sum(), repeats=5, threads=None).cpu_s == 5.0
 
 
 def test_cached_key_changes_with_the_weights_of_a_same_named_module_or_backbone(tmp_path):
@@ -311,3 +311,61 @@ def test_cache_file_name_and_key_inputs(tmp_path):
     key = training._jsonable(m)
     assert key[:2] == ["TinyUpsampler", "factor=2, upsampler='resize'"] and len(key[2]) == 16
     assert training._source(len) == "len"  # no source kept: its name
+
+
+def test_defaults_and_smallest_settings():
+    import inspect
+
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items() if v.default is not inspect.Parameter.empty}
+
+    assert defaults(training.step_cost) == {"repeats": 3, "threads": 1}
+    assert defaults(training.training_images) == {"names": training.TRAIN_IMAGES, "size": 192}
+    assert all(torch.equal(a, b) for a, b in zip(training.TinyDenoiser().state_dict().values(),
+                                                 training.TinyDenoiser(24, 6, seed=0).state_dict().values()))
+    assert all(torch.equal(a, b) for a, b in zip(training.TinyUpsampler().state_dict().values(),
+                                                 training.TinyUpsampler(4, "pixelshuffle", 32, 3, seed=0).state_dict().values()))
+    assert training.TinyDenoiser(1, 2).body[0].out_channels == 1  # the smallest network allowed
+    assert training.TinyUpsampler(2, channels=1, layers=1).body[0].out_channels == 1
+    w = torch.ones(2, requires_grad=True)
+    assert training.step_cost(lambda: (w * 2).sum(), repeats=1).saved_mb >= 0  # one timed step is enough
+    with pytest.raises(ValueError, match=r"^expected low-resolution input in \[0, 1\]"):
+        training.TinyUpsampler(2)(torch.full((1, 3, 4, 4), 2.0))
+
+
+def test_random_crops_seeded_edges_and_the_global_stream():
+    imgs = [torch.rand(1, 3, 10, 12, generator=torch.Generator().manual_seed(k)) for k in range(3)]
+    state = torch.random.get_rng_state()
+    a = training.random_crops(imgs, 40, 8, seed=2)
+    assert torch.equal(torch.random.get_rng_state(), state)  # a local generator only
+    assert torch.equal(a, training.random_crops(imgs, 40, 8, seed=2))
+    found = [find_crop(c, imgs)[0] for c in a]
+    assert {f[0] for f in found} == {0, 1, 2}
+    assert max(f[1] for f in found) == 10 - 8 and max(f[2] for f in found) == 12 - 8  # the last rows and columns reachable
+    assert min(f[1] for f in found) == 0 and min(f[2] for f in found) == 0
+    assert training.random_crops(imgs, 2, 10, seed=0).shape == (2, 3, 10, 10)  # as large as the smaller side
+
+
+def test_the_cache_key_written_out(tmp_path):
+    import functools
+    import hashlib
+    import inspect
+    import json
+
+    def work(n, scale=1.0):
+        return {"x": torch.full((n,), scale)}
+
+    training.cached(work, cache_dir=tmp_path, key={"k": [1, 2]}, n=2, scale=0.123456)
+    spec = {"v": 1, "fn": inspect.getsource(work), "settings": {"n": 2, "scale": 0.1235}, "key": {"k": [1, 2]},
+            "backbone": None, "torch": torch.__version__.split("+")[0]}
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    assert [p.name for p in tmp_path.iterdir()] == [f"train-work-{digest}.pt"]
+    bb = tiny_backbone(seed=0)
+    training.cached(work, backbone=bb, cache_dir=tmp_path / "b", n=1)
+    spec = dict(spec, settings={"n": 1}, key=None, backbone=["tiny", bb.fingerprint()])
+    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    assert [p.name for p in (tmp_path / "b").iterdir()] == [f"train-work-{digest}.pt"]
+    part = functools.partial(work, scale=2.0)  # no __name__, no source: named "fn", keyed by its repr
+    assert training._source(part) == repr(part)
+    training.cached(part, cache_dir=tmp_path / "p", n=1)
+    assert [p.name[:9] for p in (tmp_path / "p").iterdir()] == ["train-fn-"]
