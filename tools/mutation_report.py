@@ -508,6 +508,8 @@ def main(argv=None) -> int:
     ap.add_argument("--modules", default=None,
                     help="comma-separated modules to run and report (default: all of MODULES); others' results are kept")
     ap.add_argument("--workers", type=int, default=None, help="mutmut's --max-children (default: mutmut's, one per core)")
+    ap.add_argument("--survivors", action="store_true",
+                    help="with --run: run again only the mutants of --modules that survived (or had no tests), after new tests")
     ap.add_argument("--no-hand", action="store_true", help="skip the hand-made mutants")
     ap.add_argument("--hand-only", action="store_true", help="only run the hand-made mutants of the modules, print, write nothing")
     args = ap.parse_args(argv)
@@ -528,18 +530,24 @@ def main(argv=None) -> int:
         return 0
     times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
     if args.run:
-        if modules == MODULES:
+        if modules == MODULES and not args.survivors:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
             times = {}
         env = {**os.environ, "PERCEPKIT_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
+        names = [f"percepkit.{m}.*" for m in modules] if modules != MODULES else []
+        if args.survivors:
+            names = [name for m in modules if (ROOT / "mutants" / "percepkit" / f"{m}.py.meta").exists()
+                     for name, code in json.loads((ROOT / "mutants" / "percepkit" / f"{m}.py.meta").read_text())[
+                         "exit_code_by_key"].items() if _status(code) in ("survived", "no tests")]
+            if not names:
+                ap.error("no survivors to run again")
         cmd = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run",
-               *(["--max-children", str(args.workers)] if args.workers else []),
-               *([] if modules == MODULES else [f"percepkit.{m}.*" for m in modules])]
+               *(["--max-children", str(args.workers)] if args.workers else []), *names]
         subprocess.run(cmd, env=env, check=True)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds, cpu = time.perf_counter() - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        run = "+".join(modules) if modules != MODULES else "all"
+        run = ("+".join(modules) if modules != MODULES else "all") + (f" (the {len(names)} survivors again)" if args.survivors else "")
         times[run] = {"wall_s": round(seconds), "cpu_s": round(cpu), "cores": os.cpu_count(),
                       "workers": args.workers, "date": time.strftime("%Y-%m-%d")}
         _times_file().write_text(json.dumps(times, indent=1))
