@@ -461,6 +461,28 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.exercises.x__allclose__mutmut_8', 'return bool(torch.allclose(a.float(), b.float(), ))'):
         "equivalent on every answer tried — allclose's default rtol 1e-5 already covers a mean computed another way "
         "(sum / K differs from torch's mean by < 1e-7 on values in [0, 1])",
+    # --- training.py
+    ('percepkit.training.xǁTinyDenoiserǁ__init____mutmut_4', 'with torch.random.fork_rng(devices=None):'):
+        'equivalent on a CPU-only machine — devices=None also forks the CUDA generators, of which there are none',
+    ('percepkit.training.xǁTinyUpsamplerǁ__init____mutmut_7', 'with torch.random.fork_rng(devices=None):'):
+        'equivalent on a CPU-only machine — as above',
+    ('percepkit.training.xǁTinyUpsamplerǁ_build__mutmut_106', 'self.up = nn.Sequential(nn.Upsample(scale_factor=factor, ), conv)'):
+        "equivalent — nn.Upsample's default mode is 'nearest'",
+    ('percepkit.training.xǁTinyUpsamplerǁforward__mutmut_14',
+     'base = F.interpolate(x, scale_factor=self.factor, mode="bicubic", align_corners=None)'):
+        'equivalent — F.interpolate treats align_corners=None as False, without a warning',
+    ('percepkit.training.xǁTinyUpsamplerǁforward__mutmut_18', 'base = F.interpolate(x, scale_factor=self.factor, mode="bicubic", )'):
+        'equivalent — as above: align_corners defaults to None, i.e. False',
+    ('percepkit.training.x_random_crops__mutmut_16', 'h, w = img.shape[+2:]'):
+        'equivalent — on a 4-D (N, C, H, W) tensor, +2 and −2 name the same axis',
+    ('percepkit.training.x_random_crops__mutmut_58', 'if bool(torch.rand(1, generator=g) <= 0.5):'):
+        'equivalent — torch.rand returning exactly 0.5 has probability 2⁻²⁴ per crop; no seed used here draws it',
+    ('percepkit.training.x_cached__mutmut_58', 'return torch.load(path, weights_only=None)'):
+        'equivalent — the cached results are tensors and dicts of them, which load the same with or without weights_only',
+    ('percepkit.training.x_cached__mutmut_60', 'return torch.load(path, )'):
+        'equivalent — as above (weights_only defaults to True in this torch)',
+    ('percepkit.training.x_cached__mutmut_61', 'return torch.load(path, weights_only=False)'):
+        'equivalent — as above',
 }
 
 
