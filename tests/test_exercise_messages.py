@@ -324,3 +324,51 @@ def test_pareto_reference_on_ties():
 
     for pts in ([(1, 1), (1, 2), (2, 1)], [(1, 1), (2, 1), (0, 0)], [(3, 2), (3, 2), (1, 1), (2, 2)]):
         assert ex.pareto_front_reference(pts) == brute(pts), pts
+
+
+def test_06_checks_report_the_numbers_of_their_documented_case():
+    # check_preprocess's case: torch.rand(2, 3, 5, 6), seed 0, red × 0.3; ImageNet's recipe offered for Caffe
+    x = torch.rand(2, 3, 5, 6, generator=torch.Generator().manual_seed(0))
+    x[:, 0] *= 0.3
+    mean = torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)
+    std = torch.tensor((0.229, 0.224, 0.225)).view(1, 3, 1, 1)
+    caffe = x.flip(1) * 255 - torch.tensor((103.939, 116.779, 123.68)).view(1, 3, 1, 1)
+    diff = float(((x - mean) / std - caffe).abs().max())
+    with pytest.raises(AssertionError, match=rf"^caffe: values differ from the expected input \(max diff {diff:.3g}\)"):
+        ex.check_preprocess(lambda z, n: (z - mean) / std)
+    # check_feature_extractor's case: its seeded block, torch.rand(2, 3, 12, 12) with seed 1
+    block = ex._inplace_vgg_block()
+    z = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
+    with torch.no_grad():
+        conv = block[0](z.clone())
+        relu = conv.clamp(min=0)
+
+    def extract(features, x, indices, scale_at=0):
+        out, h = {}, x
+        with torch.no_grad():
+            for i, m in enumerate(features):
+                h = m(h)
+                if i in indices:
+                    out[i] = h.clone() * (1.1 if i == scale_at else 1.0)
+        return out
+
+    with pytest.raises(AssertionError, match=rf"^index 0 \(Conv2d\): values differ from the module's output "
+                                             rf"\(max diff {0.1 * float(conv.abs().max()):.3g}\)$"):
+        ex.check_feature_extractor(extract)
+    # a ReLU output off: its minimum is 0, not negative, so no in-place hint
+    with pytest.raises(AssertionError, match=rf"^index 1 \(ReLU\): values differ from the module's output "
+                                             rf"\(max diff {0.1 * float(relu.abs().max()):.3g}\)$"):
+        ex.check_feature_extractor(lambda f, x, idx: extract(f, x, idx, scale_at=1))
+
+
+@pytest.mark.parametrize(("check", "wrong"), [
+    (ex.check_preprocess, lambda x, n: x * 2),
+    (ex.check_feature_extractor, lambda f, x, idx: {i: torch.zeros(2, 8, 12, 12) for i in idx}),
+])
+def test_the_06_checks_are_deterministic(check, wrong):
+    messages = []
+    for _ in range(2):
+        with torch.no_grad(), pytest.raises(AssertionError) as e:
+            check(wrong)
+        messages.append(str(e.value))
+    assert messages[0] == messages[1]
