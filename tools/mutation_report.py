@@ -623,7 +623,9 @@ def main(argv=None) -> int:
     if times:
         out += ["Run times (mutmut only; wall and CPU = user + system of the descendants it reaped):", "",
                 "| run | wall | CPU | cores | workers | date |", "|---|---:|---:|---:|---:|---|"]
-        out += [f"| {run} | {t['wall_s'] / 60:.1f} min | {t['cpu_s'] / 60:.1f} min | {t['cores']} | {t['workers'] or 'default'} "
+        out += [f"| {run} | {t['wall_s'] / 60:.1f} min | "
+                f"{'not measured' if t['cpu_s'] is None else format(t['cpu_s'] / 60, '.1f') + ' min'} | {t['cores']} | "
+                f"{t['workers'] or 'default'} "
                 f"| {t['date']} |" for run, t in times.items()]
         out.append("")
     if not args.no_hand:
