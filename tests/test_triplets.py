@@ -295,8 +295,10 @@ def unmatched():
     return out
 
 
-def test_every_triplet_is_made_as_the_recipe_says(tset):
+def test_every_triplet_is_made_as_the_recipe_says():
     import re
+
+    tset = pk.make_triplets(SIZE, seed=SEED, repeats=REPEATS)  # built here, not shared: a mutation tool sees it made here
 
     assert len(MATCHED) + len(unmatched()) == N_TRIPLETS
     for j, (kind, name, label, make, family) in enumerate(MATCHED):
@@ -349,7 +351,8 @@ def test_distortions_clamp_to_the_unit_range():
         assert tr.jpeg(over, q).shape == (1, 3, 16, 16)
 
 
-def test_match_is_the_bisection_written_out(tset):
+def test_match_is_the_bisection_written_out():
+    tset = pk.make_triplets(SIZE, seed=SEED, repeats=REPEATS)
     j = 4  # "blur vs noise", coffee: noise σ by bisection on [0, 1] to the blur's MSE
     x = pk.sample_image("coffee", SIZE)
     target = tr.mse(pk.blur(x, 1.0), x)
