@@ -483,6 +483,67 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above (weights_only defaults to True in this torch)',
     ('percepkit.training.x_cached__mutmut_61', 'return torch.load(path, weights_only=False)'):
         'equivalent — as above',
+    # --- more equivalents (issue 22)
+    ('percepkit.agreement.x__check_pair__mutmut_3', 'd, counts = np.asarray(d, dtype=None), np.asarray(counts, dtype=float)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x__check_pair__mutmut_5', 'd, counts = np.asarray(d, ), np.asarray(counts, dtype=float)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x__check_pair__mutmut_7', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=None)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x__check_pair__mutmut_9', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, )'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_cross_validate__mutmut_7', 'counts = np.asarray(counts, dtype=None)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_cross_validate__mutmut_9', 'counts = np.asarray(counts, )'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_fit_layer_weights__mutmut_5', 'x, p = np.asarray(x, dtype=None), np.asarray(p, dtype=float)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_fit_layer_weights__mutmut_7', 'x, p = np.asarray(x, ), np.asarray(p, dtype=float)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_fit_layer_weights__mutmut_9', 'x, p = np.asarray(x, dtype=float), np.asarray(p, dtype=None)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_fit_layer_weights__mutmut_11', 'x, p = np.asarray(x, dtype=float), np.asarray(p, )'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_picks__mutmut_3', 'd = np.asarray(d, dtype=None)'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_picks__mutmut_5', 'd = np.asarray(d, )'):
+        'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
+    ('percepkit.agreement.x_picks__mutmut_28', 'return np.where(tie, 0.5, (d[:, 0] < d[:, 1]).astype(None))'):
+        'equivalent — astype(None) is float64, the same as astype(float)',
+    ('percepkit.agreement.x_picks__mutmut_30', 'return np.where(tie, 0.5, (d[:, 0] <= d[:, 1]).astype(float))'):
+        'equivalent — where d_A == d_B the pair is a tie (|0| <= any tolerance · max), so the strict/non-strict comparison is never used there',
+    ('percepkit.agreement.x_simulate_observer__mutmut_31', 'guess = rng.random() <= lapse or want[i] == 0.5'):
+        'equivalent — a uniform draw equal to lapse exactly has probability 0 (2⁻⁵³); no seed used draws it',
+    ('percepkit.agreement.x_simulate_observer__mutmut_37', 'chose_a = rng.random() <= 0.5 if guess else want[i] == 1.0'):
+        'equivalent — as above, a draw of exactly 0.5',
+    ('percepkit.agreement.x_fit_layer_weights__mutmut_40', 'scale[scale == 0] = 2.0'):
+        'equivalent — a column that is all zeros has zero gradient and stays at weight 0, and 0 / 2 = 0 / 1',
+    ('percepkit.agreement.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
+        'equivalent — the temporary file is renamed over the answers file at once; its name is never left behind',
+    ('percepkit.agreement.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
+        'equivalent — as above',
+    ('percepkit.agreement.x_triplet_distances__mutmut_46', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=None):'):
+        "equivalent — None is falsy exactly like False for tqdm's leave",
+    ('percepkit.forensics.x__check_period__mutmut_15', 'h, w = x.shape[+2:]'):
+        'equivalent — on a 4-D (N, C, H, W) tensor, +2 and −2 name the same axis',
+    ('percepkit.forensics.x__check_period__mutmut_2', 'check_image(x, rgb=None, unit_range=True)'):
+        'equivalent — None is falsy exactly like False for this flag',
+    ('percepkit.forensics.x__power__mutmut_34', 'win = torch.hann_window(h, periodic=False).view(-1, 1) * torch.hann_window(w, periodic=False).view(-1)'):
+        'equivalent — a (W,) vector broadcasts against (H, 1) exactly as (1, W) does',
+    ('percepkit.forensics.x_colour_shift__mutmut_5', 'check_image(x, unit_range=True)'):
+        'equivalent — check_image\'s default name is "x", the name dropped',
+    ('percepkit.forensics.x_grid_score__mutmut_12', 'dy, dx = torch.meshgrid(torch.arange(-4, 5), torch.arange(-4, 5), indexing=None)'):
+        "equivalent — meshgrid's default indexing is 'ij'",
+    ('percepkit.forensics.x_grid_score__mutmut_15', 'dy, dx = torch.meshgrid(torch.arange(-4, 5), torch.arange(-4, 5), )'):
+        'equivalent — as above',
+    ('percepkit.forensics.x_grid_score__mutmut_64', 'patch = p[(cy - dy) % h, (cx + dx) % w]'):
+        'equivalent — the 9×9 patch is read through masks (|dy|, |dx| <= 1 and >= 2) that are symmetric in dy, so −dy takes the same bins',
+    ('percepkit.forensics.x_grid_score__mutmut_66', 'patch = p[(cy + dy) % h, (cx - dx) % w]'):
+        'equivalent — as above, in dx',
+    ('percepkit.judge.xǁJudgePanelǁ__init____mutmut_38', 'self.images = [W.Image(layout=W.Layout(width=px, height=px)) for _ in range(3)]'):
+        "equivalent — ipywidgets.Image's default format is 'png'",
+    ('percepkit.exercises.x__inplace_vgg_block__mutmut_2', "with torch.random.fork_rng(devices=None):  # seeded weights; the learner's random stream is untouched"):
+        'equivalent on a CPU-only machine — devices=None also forks the CUDA generators, of which there are none',
 }
 
 
