@@ -535,19 +535,19 @@ def check_two_afc(two_afc) -> None:
         if isinstance(got, (str, bytes)) or not np.isscalar(np.asarray(got).item() if np.size(got) == 1 else got):
             raise AssertionError(f"two_afc should return a float; it returned {type(got).__name__}")
         got = float(got)
-        if math.isclose(got, want, abs_tol=1e-9):
+        if math.isclose(got, want, abs_tol=1e-6):
             continue
         case = f"for d_a={d_a}, d_b={d_b}, p_a={p_a}"
         d_a_, d_b_, p_ = (np.asarray(v, dtype=float) for v in (d_a, d_b, p_a))
         majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))
         if math.isclose(got, 100 * want, rel_tol=1e-9):
             hint = "You returned a percentage: return a fraction in [0, 1]."
-        elif math.isclose(got, two_afc_reference(d_b, d_a, p_a), abs_tol=1e-9):
+        elif math.isclose(got, two_afc_reference(d_b, d_a, p_a), abs_tol=1e-6):
             hint = "You let the metric choose the candidate it puts *farther*: it chooses the one with the smaller distance."
-        elif math.isclose(got, two_afc_reference(d_a, d_b, majority), abs_tol=1e-9):
+        elif math.isclose(got, two_afc_reference(d_a, d_b, majority), abs_tol=1e-6):
             hint = "You used a majority vote: score with the fraction p_a itself (p_a if it chooses A, 1 − p_a if B)."
         elif (d_a_ == d_b_).any() and any(math.isclose(got, float(np.mean(np.where(d_a_ < d_b_, p_, np.where(
-                d_a_ > d_b_, 1 - p_, tie)))), abs_tol=1e-9) for tie in (p_, 1 - p_)):
+                d_a_ > d_b_, 1 - p_, tie)))), abs_tol=1e-6) for tie in (p_, 1 - p_)):
             hint = "Look at the tie (d_a == d_b): the metric cannot choose, so it gets half a point."
         else:
             hint = "Per triplet: p_a if d_a < d_b, 1 − p_a if d_a > d_b, ½ if equal; then the mean."

@@ -232,3 +232,8 @@ def test_shape_type_and_size_errors(ours, pair):
         pk.LPIPS(reduction="sum")
     with pytest.raises(ValueError, match=r"^expected reduction 'mean' or 'none'; got 'sum'$"):
         pk.lpips_distance(pair, pair, reduction="sum")
+
+
+def test_repr_says_the_input_range(ours):
+    assert ours.extra_repr() == ("backbone='vgg16-lpips', layers=['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3', 'relu5_3'], "
+                                 "reduction='none', input range [0, 1]")

@@ -117,3 +117,55 @@ def test_high_frequency_energy_cutoff_limits():
             pk.high_frequency_energy(x, bad)
     with pytest.raises(ValueError, match=r"^expected x of shape \(N, C, H, W\)"):
         pk.high_frequency_energy(torch.zeros(3, 8, 8))
+
+
+# --- detail_split, layout_correlation, spectral_slope (notebooks 05 and 07) -----------------------
+
+
+def test_detail_split_picks_the_best_of_three_references_non_square():
+    refs = torch.cat([pk.sample_image(n, (36, 52)) for n in ("coffee", "rocket", "astronaut")])
+    x = (0.6 * refs[2:] + 0.4 * pk.shift(refs[2:], 1.5) + 0.05 * seeded(1, 3, 36, 52, seed=3)).clamp(0, 1)
+    for sigma in (1.0, 2.5):
+        dx = (x - pk.blur(x, sigma)).double().numpy().ravel()
+        dr = [(r - pk.blur(r, sigma)).double().numpy().ravel() for r in refs.split(1)]
+        rec = [float(dx @ d / (d @ d)) for d in dr]
+        k = int(np.argmax(rec))
+        assert k == 2
+        inv = float(((dx - rec[k] * dr[k]) ** 2).sum() / (dr[k] @ dr[k]))
+        out = pk.detail_split(x, refs, sigma=sigma)
+        assert out["reference"] == k
+        assert out["recovered"] == pytest.approx(rec[k], rel=1e-9)
+        assert out["invented"] == pytest.approx(inv, rel=1e-9)
+        # the same references in another order: the same numbers, the index follows
+        again = pk.detail_split(x, refs[[2, 0, 1]], sigma=sigma)
+        assert again["reference"] == 0 and again["recovered"] == pytest.approx(rec[k], rel=1e-12)
+
+
+def test_layout_correlation_with_another_blur_is_numpys_corrcoef():
+    x, y = pk.sample_image("astronaut", (30, 44)), pk.sample_image("rocket", (30, 44))
+    for sigma in (0.7, 3.0):
+        a = pk.blur(x.double(), sigma).mean(1).numpy().ravel()
+        b = pk.blur(y.double(), sigma).mean(1).numpy().ravel()
+        assert pk.layout_correlation(x, y, sigma=sigma) == pytest.approx(np.corrcoef(a, b)[0, 1], abs=1e-9)
+    assert pk.layout_correlation(x, y, 0.7) != pytest.approx(pk.layout_correlation(x, y, 3.0), abs=1e-3)
+
+
+def np_spectral_slope(x):
+    g = x.double().numpy()[0].mean(0)
+    g = g - g.mean()
+    h, w = g.shape
+    win = np.outer(np.hanning(h), np.hanning(w))
+    power = np.abs(np.fft.fft2(g * win)) ** 2
+    fy, fx = np.meshgrid(np.fft.fftfreq(h), np.fft.fftfreq(w), indexing="ij")
+    f = np.hypot(fy, fx)
+    band = (f >= 2 / min(h, w)) & (f <= 0.5) & (power > 0)
+    slope, _ = np.polyfit(np.log(f[band]), np.log(power[band]), 1)
+    return -slope
+
+
+@pytest.mark.parametrize("shape", [(48, 80), (80, 36)])
+def test_spectral_slope_is_a_least_squares_line_on_a_non_square_image(shape):
+    photo = pk.sample_image("chelsea", shape)
+    assert pk.spectral_slope(photo) == pytest.approx(np_spectral_slope(photo), rel=1e-7)
+    grey = torch.rand(1, 1, *shape, generator=torch.Generator().manual_seed(2))  # one channel is fine
+    assert pk.spectral_slope(grey) == pytest.approx(np_spectral_slope(grey), rel=1e-7, abs=1e-9)

