@@ -44,10 +44,11 @@ TESTS = {
     "training": ["tests/test_oracles_training.py", "tests/test_training.py"],
     "superres": ["tests/test_oracles_superres.py", "tests/test_superres.py"],
     "exercises": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
-                  *[f"tests/test_exercises_0{k}.py" for k in range(1, 9)]],
+                  *[f"tests/test_exercises_0{k}.py" for k in range(1, 10)]],
     "judge": ["tests/test_oracles_judge.py"],
     "doctor": ["tests/test_doctor.py"],
     "lpips": ["tests/test_lpips.py"],
+    "srnets": ["tests/test_srnets.py"],
 }
 MODULES = tuple(TESTS)
 #: Modules left out of mutation testing, and why.
@@ -93,6 +94,19 @@ HAND_MUTANTS = [
 
 # Hand-made mutants of the newer modules (issue 22): single-point bugs of the kinds the issue lists.
 HAND_MUTANTS_22 = [
+    # issue 20's port (percepkit/srnets.py), written with the port and killed by tests/test_srnets.py
+    ("srnets", "nn.BatchNorm2d(c, eps=1e-3), nn.PReLU(c)", "nn.BatchNorm2d(c, eps=1e-5), nn.PReLU(c)",
+     "SRResNet blocks with PyTorch's BatchNorm eps instead of Keras' 1e-3"),
+    ("srnets", "x.view(n, r, r, c, h, w).permute(0, 3, 4, 1, 5, 2)", "x.view(n, c, r, r, h, w).permute(0, 1, 4, 2, 5, 3)",
+     "depth_to_space in nn.PixelShuffle's channel order"),
+    ("srnets", "pads += [total // 2, total - total // 2]", "pads += [total - total // 2, total // 2]",
+     "TF 'same' padding's extra pixel before instead of after"),
+    ("srnets", "h = h.permute(0, 2, 3, 1).flatten(1)", "h = h.flatten(1)", "the critic flattening in (C, H, W) order"),
+    ("srnets", "torch.lerp(ta, tb, float(alpha)) if ta.is_floating_point() else ta.clone()",
+     "torch.lerp(ta, tb, float(alpha)) if \"running\" not in k else ta.clone()",
+     "network interpolation leaving BatchNorm's statistics at the first network's"),
+    ("srnets", "return [blend_at(mse, gan, lr, truth, a) for a in alphas]",
+     "return [blend_at(gan, mse, lr, truth, a) for a in alphas]", "the α grid running from SRGAN to SRResNet"),
     ("agreement", 'counts[i, int((c == "B") != swapped)] += 1', 'counts[i, int(c == "B")] += 1',
      "tally ignoring the swapped repeats"),
     ("agreement", "tie = np.abs(d[:, 0] - d[:, 1]) <= tie_rtol", "tie = np.abs(d[:, 0] - d[:, 1]) < tie_rtol",
