@@ -52,6 +52,14 @@ SR_NETWORKS = tuple(SR_SPECS)
 CRITIC_SIZE = 96
 
 
+def _batched(x: torch.Tensor, what: str) -> torch.Tensor:
+    """``x`` as a batch (a (3, H, W) image gains a batch axis), checked as RGB in [0, 1]."""
+    if x.dim() == 3:
+        x = x.unsqueeze(0)
+    check_image(x, what, unit_range=True)
+    return x
+
+
 def depth_to_space(x: torch.Tensor, r: int) -> torch.Tensor:
     """TensorFlow's ``depth_to_space`` in NCHW: (N, r·r·C, H, W) → (N, C, r·H, r·W).
 
@@ -108,9 +116,7 @@ class SRResNet(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, 3, h, w) RGB in [0, 1] → (N, 3, 4h, 4w) RGB in [0, 1]."""
-        if x.dim() == 3:
-            x = x.unsqueeze(0)
-        check_image(x, f"{self.name} input", unit_range=True)
+        x = _batched(x, f"{self.name} input")
         h = skip = self.head_act(self.head(x))
         h = skip + self.body_bn(self.body_conv(self.blocks(h)))
         for conv, act in zip(self.up_convs, self.up_acts):
@@ -136,9 +142,7 @@ class SRCritic(nn.Module):
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """P(real) per image, shape (N,)."""
-        if x.dim() == 3:
-            x = x.unsqueeze(0)
-        check_image(x, f"{self.name} input", unit_range=True)
+        x = _batched(x, f"{self.name} input")
         if tuple(x.shape[-2:]) != (CRITIC_SIZE, CRITIC_SIZE):
             raise ValueError(f"{self.name} takes {CRITIC_SIZE}x{CRITIC_SIZE} crops (its dense layer fixes the size), "
                              f"got {x.shape[-2]}x{x.shape[-1]}; cut crops first, e.g. x[..., :96, :96]")
@@ -274,9 +278,7 @@ def interpolate_networks(a: nn.Module, b: nn.Module, alpha: float) -> nn.Module:
 def downscale(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
     """The networks' training degradation: bicubic ×1/``factor`` with antialiasing (DIV2K's "bicubic"
     track, MATLAB ``imresize``), clamped to [0, 1]. Height and width must be multiples of ``factor``."""
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
-    check_image(x, "downscale input", unit_range=True)
+    x = _batched(x, "downscale input")
     h, w = x.shape[-2:]
     if h % factor or w % factor:
         raise ValueError(f"downscale: {h}x{w} is not a multiple of {factor}; crop it first, "
@@ -287,9 +289,7 @@ def downscale(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
 
 def bicubic_upscale(x: torch.Tensor, factor: int = 4) -> torch.Tensor:
     """The baseline every network must beat: bicubic ×``factor``, clamped to [0, 1]."""
-    if x.dim() == 3:
-        x = x.unsqueeze(0)
-    check_image(x, "bicubic_upscale input", unit_range=True)
+    x = _batched(x, "bicubic_upscale input")
     return F.interpolate(x, scale_factor=factor, mode="bicubic", align_corners=False).clamp(0, 1)
 
 
