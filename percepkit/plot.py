@@ -12,6 +12,15 @@ from .losses import shift_distances
 __all__ = ["show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_blends"]
 
 
+def _figure_and_axes(ax, figsize):
+    """``ax`` and its figure, or a new figure of ``figsize`` inches with one axes."""
+    import matplotlib.pyplot as plt
+
+    if ax is None:
+        return plt.subplots(figsize=figsize)
+    return ax.figure, ax
+
+
 def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0, suptitle: str | None = None):
     """Show images side by side.
 
@@ -78,14 +87,10 @@ def show_feature_maps(features: torch.Tensor, n: int = 16, ncols: int = 8, size:
 
 def plot_history(history: dict, log: bool = True, ax=None, title: str | None = None):
     """Plot every series of an :func:`~percepkit.optimize_image` history against the step."""
-    import matplotlib.pyplot as plt
 
     if not isinstance(history, dict) or not history:
         raise ValueError("expected a non-empty dict name -> list of values")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5, 3.2))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (5, 3.2))
     for k, v in history.items():
         ax.plot(range(1, len(v) + 1), v, label=k)
     if log and all(val > 0 for v in history.values() for val in v):
@@ -114,14 +119,10 @@ def plot_perception_distortion(results, highlight=None, ax=None, title: str | No
         ax: an axes to draw into (default: a new figure).
         title: the axes' title.
     """
-    import matplotlib.pyplot as plt
 
     if not results:
         raise ValueError("expected at least one Result")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(8, 4.2))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (8, 4.2))
     px = [r.metrics["slope_gap"] for r in results]
     py = [r.metrics["psnr"] for r in results]
     points = ax.scatter(px, py, c=[r.metrics["eval_distance"] for r in results], cmap="viridis_r", s=40, zorder=2,
@@ -188,15 +189,11 @@ def plot_blends(blends, highlight=None, points: dict | None = None, ax=None, tit
         ax: an axes to draw into (default: a new figure).
         title: the axes' title.
     """
-    import matplotlib.pyplot as plt
 
     blends = list(blends)
     if not blends:
         raise ValueError("expected at least one Blend")
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.2, 3.8))
-    else:
-        fig = ax.figure
+    fig, ax = _figure_and_axes(ax, (5.2, 3.8))
     blends = sorted(blends, key=lambda b: b.alpha)
     px, py = [b.psnr for b in blends], [b.lpips for b in blends]
     ax.plot(px, py, "-", color="0.6", zorder=1)
