@@ -28,7 +28,7 @@ from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_pre
 from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
 from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
-from .judge import judge_panel, plot_agreement
+from .judge import judge_panel
 from .losses import (
     TERMS,
     CombinedLoss,
@@ -48,7 +48,7 @@ from .losses import (
 from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
 from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope, ssim
 from .optimize import invert_features, optimize_image
-from .plot import plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
+from .plot import plot_agreement, plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,

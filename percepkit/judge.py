@@ -1,4 +1,4 @@
-"""Notebook 09's panel and figures: judge triplets by eye, then see every metric's agreement.
+"""Notebook 09's panel: judge triplets by eye, then see every metric's agreement.
 
 * :func:`judge_panel` builds the panel in one call: the reference and candidates A and B side by
   side (enlarged, ≥ 192 px each), buttons *A is closer* / *B is closer*, a progress counter and
@@ -6,8 +6,8 @@
   a folder of the learner's choice — never next to the notebook unless asked.
 * :func:`panel_state` is the panel's pure part (what to show for a list of choices), so it can be
   tested without a browser.
-* :func:`plot_agreement` draws the bar chart of agreement per metric, with chance, the observer's
-  own consistency (the ceiling) and optional confidence intervals.
+
+The bar chart of agreement per metric that follows the panel is :func:`percepkit.plot.plot_agreement`.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from .agreement import save_answers, tally
 from .triplets import TripletSet
 from .widgets import _image_png
 
-__all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir", "plot_agreement"]
+__all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir"]
 
 
 def default_answers_dir() -> Path:
@@ -178,69 +178,3 @@ def judge_panel(tset: TripletSet, folder=None, scale: int = 2, observer: str = "
         observer: a name or pseudonym stored in the file (for a class experiment).
     """
     return JudgePanel(tset, folder, scale, observer)
-
-
-# --- the figure --------------------------------------------------------------------------------
-
-_FAMILY_COLOURS = {"pixel": "#888888", "layer": None, "package": "#1f77b4", "style": "#8c564b", "fit": "#d62728",
-                   "lpips": "#e377c2"}
-
-
-def plot_agreement(scores: dict, layers=(), ceiling: float | None = None, ci: dict | None = None, ax=None,
-                   title: str | None = None, matched: dict | None = None, ceiling_label: str = "observer vs itself"):
-    """Horizontal bars: each metric's agreement with the answers, chance (50 %) and the ceiling.
-
-    Args:
-        scores: ``{metric: agreement}`` in display order.
-        layers: which metrics are backbone layers (coloured shallow → deep).
-        ceiling: the observer's self-agreement (dashed line), if measured; ``ceiling_label`` names it.
-        ci: optional ``{metric: (low, high)}`` drawn as error bars.
-        matched: optional ``{metric: agreement on the MSE-matched triplets}``, drawn as dots.
-    Returns:
-        matplotlib Figure.
-    """
-    import matplotlib.pyplot as plt
-
-    names = list(scores)
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(7, 0.32 * len(names) + 1.6))
-    else:
-        fig = ax.figure
-    cmap = plt.get_cmap("viridis")
-    layers = list(layers)
-    colours = []
-    for m in names:
-        if m in layers:
-            colours.append(cmap(layers.index(m) / max(1, len(layers) - 1) * 0.85))
-        elif m in ("L1", "L2 / PSNR", "SSIM"):
-            colours.append(_FAMILY_COLOURS["pixel"])
-        elif m.startswith("Gram"):
-            colours.append(_FAMILY_COLOURS["style"])
-        elif m.startswith("fitted"):
-            colours.append(_FAMILY_COLOURS["fit"])
-        elif m == "LPIPS":
-            colours.append(_FAMILY_COLOURS["lpips"])
-        else:
-            colours.append(_FAMILY_COLOURS["package"])
-    y = list(range(len(names)))[::-1]
-    vals = [scores[m] * 100 for m in names]
-    xerr = None
-    if ci:
-        xerr = [[(scores[m] - ci[m][0]) * 100 for m in names], [(ci[m][1] - scores[m]) * 100 for m in names]]
-    ax.barh(y, vals, color=colours, xerr=xerr, capsize=3 if ci else 0, height=0.7, label="all triplets")
-    if matched:
-        ax.plot([matched[m] * 100 for m in names if m in matched], [yy for yy, m in zip(y, names) if m in matched],
-                "kD", ms=4, label="MSE-matched triplets only")
-    for yy, v in zip(y, vals):
-        ax.text(1, yy, f"{v:.0f}%", va="center", ha="left", fontsize=8, color="white", fontweight="bold")
-    ax.axvline(50, color="k", lw=1, ls=":", label="chance (50 %)")
-    if ceiling is not None and ceiling == ceiling:
-        ax.axvline(ceiling * 100, color="#d62728", lw=1.5, ls="--", label=f"{ceiling_label} ({ceiling:.0%})")
-    ax.set_yticks(y, names, fontsize=9)
-    ax.set_xlim(0, 100)
-    ax.set_xlabel("agreement with the answers (%)")
-    ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.45, -0.13), ncol=2, frameon=False)
-    if title:
-        ax.set_title(title, fontsize=10)
-    fig.tight_layout()
-    return fig
