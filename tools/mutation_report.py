@@ -9,8 +9,14 @@ reason it is equivalent (from :data:`EQUIVALENT` below) or "NOT EXPLAINED" — a
 
 ``--run`` first runs ``mutmut run`` from scratch (niced, one thread per worker, offline) and
 records its wall and CPU time in the report. ``--modules`` restricts the run (and the report) to
-some modules: their mutants only (``percepkit.<module>.*``), keeping the other modules' results
-under ``mutants/``; a full run on two busy cores takes hours, so it can be done module by module.
+some modules: their mutants only (``percepkit.<module>.*``); a full run on two busy cores takes hours,
+so it can be done module by module.
+
+mutmut forgets every other module's results when it runs some (it rewrites each ``.meta`` file), so
+after each run this tool copies the results it got into ``mutants/results-store.json``, each with the
+hash mutmut gave the mutated function. The report takes a mutant's result from the latest run, or
+else from the store — only if the function's hash is still the same (a function that changed since
+its run counts as not checked). Tests only added since a stored run can kill more, never fewer.
 """
 
 from __future__ import annotations
@@ -587,6 +593,45 @@ def _times_file() -> Path:
     return ROOT / "mutants" / "run-times.json"
 
 
+def _store_file() -> Path:
+    return ROOT / "mutants" / "results-store.json"
+
+
+def _function_of(name: str) -> str:
+    """``percepkit.mod.x_fn__mutmut_3`` → ``x_fn`` (the key of mutmut's ``hash_by_function_name``)."""
+    return name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
+
+
+def _results(mod: str, store: dict) -> dict:
+    """Exit code per mutant of ``mod``: the latest run's, else the stored one if its function is unchanged."""
+    meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
+    if not meta_file.exists():
+        return {}
+    meta = json.loads(meta_file.read_text())
+    hashes = meta["hash_by_function_name"]
+    codes = dict(meta["exit_code_by_key"])
+    for name, code in codes.items():
+        kept = store.get(name)
+        if code is None and kept is not None and kept[0] == hashes.get(_function_of(name)):
+            codes[name] = kept[1]
+    return codes
+
+
+def _update_store(modules) -> dict:
+    """Copy the results of the latest run (every mutant it checked) into the store; return the store."""
+    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+    for mod in modules:
+        meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
+        if not meta_file.exists():
+            continue
+        meta = json.loads(meta_file.read_text())
+        for name, code in meta["exit_code_by_key"].items():
+            if code is not None:
+                store[name] = [meta["hash_by_function_name"].get(_function_of(name)), code]
+    _store_file().write_text(json.dumps(store))
+    return store
+
+
 def _hand_section(title: str, label: str, hand) -> list[str]:
     n_killed = sum(k for _, _, k in hand)
     print(f"{title}: {n_killed}/{len(hand)} killed")
@@ -606,7 +651,9 @@ def main(argv=None) -> int:
                     help="comma-separated modules to run and report (default: all of MODULES); others' results are kept")
     ap.add_argument("--workers", type=int, default=None, help="mutmut's --max-children (default: mutmut's, one per core)")
     ap.add_argument("--survivors", action="store_true",
-                    help="with --run: run again only the mutants of --modules that survived (or had no tests), after new tests")
+                    help="with --run: run again only the mutants of --modules that survived, had no tests or were not checked")
+    ap.add_argument("--keep", action="store_true",
+                    help="with --run and no --modules: keep the results store (default: a full run starts from scratch)")
     ap.add_argument("--no-hand", action="store_true", help="skip the hand-made mutants")
     ap.add_argument("--hand-only", action="store_true", help="only run the hand-made mutants of the modules, print, write nothing")
     args = ap.parse_args(argv)
@@ -627,32 +674,35 @@ def main(argv=None) -> int:
         return 0
     times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
     if args.run:
-        if modules == MODULES and not args.survivors:
+        if modules == MODULES and not args.survivors and not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
             times = {}
         env = {**os.environ, "PERCEPKIT_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         names = [f"percepkit.{m}.*" for m in modules] if modules != MODULES else []
         if args.survivors:
-            names = [name for m in modules if (ROOT / "mutants" / "percepkit" / f"{m}.py.meta").exists()
-                     for name, code in json.loads((ROOT / "mutants" / "percepkit" / f"{m}.py.meta").read_text())[
-                         "exit_code_by_key"].items() if _status(code) in ("survived", "no tests")]
+            store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+            names = [name for m in modules for name, code in _results(m, store).items()
+                     if _status(code) in ("survived", "no tests", "not checked")]
             if not names:
-                ap.error("no survivors to run again")
+                ap.error("no survivors (or mutants not checked) to run again")
         cmd = ["nice", "-n", "10", sys.executable, "-m", "mutmut", "run",
                *(["--max-children", str(args.workers)] if args.workers else []), *names]
-        subprocess.run(cmd, env=env, check=True)
+        try:
+            subprocess.run(cmd, env=env, check=True)
+        finally:  # a run stopped part way still keeps what it checked
+            _update_store(modules)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds, cpu = time.perf_counter() - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         run = ("+".join(modules) if modules != MODULES else "all") + (f" (the {len(names)} survivors again)" if args.survivors else "")
         times[run] = {"wall_s": round(seconds), "cpu_s": round(cpu), "cores": os.cpu_count(),
                       "workers": args.workers, "date": time.strftime("%Y-%m-%d")}
         _times_file().write_text(json.dumps(times, indent=1))
+    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
     rows, survivors, unexplained, not_run = [], [], 0, []
     totals = Counter()
     for mod in modules:
-        meta = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
-        codes = json.loads(meta.read_text())["exit_code_by_key"] if meta.exists() else {}
+        codes = _results(mod, store)
         if not codes or all(c is None for c in codes.values()):
             not_run.append(mod)
             continue
