@@ -25,6 +25,7 @@ weight (Wang et al. 2018, ESRGAN §3.4, "network interpolation").
 
 from __future__ import annotations
 
+import copy
 import math
 import time
 from dataclasses import dataclass
@@ -250,7 +251,8 @@ def interpolate_networks(a: nn.Module, b: nn.Module, alpha: float) -> nn.Module:
     ``(1 - alpha) * a + alpha * b``.
 
     Args:
-        a: the network at ``alpha = 0`` (e.g. ``load_sr_network("srresnet-mse")``).
+        a: the network at ``alpha = 0`` (e.g. ``load_sr_network("srresnet-mse")``): an :class:`SRResNet`
+            or :class:`SRCritic`.
         b: the network at ``alpha = 1``, same class and the same tensor names and shapes.
         alpha: the blend, in [0, 1].
 
@@ -259,19 +261,20 @@ def interpolate_networks(a: nn.Module, b: nn.Module, alpha: float) -> nn.Module:
     """
     if isinstance(alpha, bool) or not isinstance(alpha, (int, float)) or not 0.0 <= float(alpha) <= 1.0:
         raise ValueError(f"alpha must be a number in [0, 1] (0 = the first network, 1 = the second), got {alpha!r}")
-    if type(a) is not type(b):
+    if type(a) is not type(b) or not isinstance(a, (SRResNet, SRCritic)):
         raise TypeError(f"interpolate_networks needs two networks of one architecture, got {type(a).__name__} "
                         f"and {type(b).__name__}")
     sa, sb = a.state_dict(), b.state_dict()
     if sa.keys() != sb.keys() or any(sa[k].shape != sb[k].shape for k in sa):
         raise ValueError("interpolate_networks: the two networks' tensors differ in names or shapes")
-    out = type(a)(name=f"{getattr(a, 'name', 'a')}→{getattr(b, 'name', 'b')} α={float(alpha):g}")
+    out = copy.deepcopy(a)  # same class *and* same sizes (a fresh type(a)() would have the default ones)
+    out.name = f"{a.name}→{b.name} α={float(alpha):g}"
     blended = {}
     for k, ta in sa.items():
         tb = sb[k]
         blended[k] = torch.lerp(ta, tb, float(alpha)) if ta.is_floating_point() else ta.clone()
     out.load_state_dict(blended)
-    out.source = f"(1 - {float(alpha):g}) × {getattr(a, 'name', 'a')} + {float(alpha):g} × {getattr(b, 'name', 'b')}"
+    out.source = f"(1 - {float(alpha):g}) × {a.name} + {float(alpha):g} × {b.name}"
     return out.eval().requires_grad_(False)
 
 

