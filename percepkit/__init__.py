@@ -27,7 +27,7 @@ from .agreement import (
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
 from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum
-from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_tensor
+from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_png, to_tensor
 from .judge import judge_panel
 from .losses import (
     TERMS,
@@ -87,7 +87,7 @@ __all__ = [
     "widgets",
     "judge",
     # images
-    "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil",
+    "to_tensor", "sample_image", "list_sample_images", "shift", "blur", "add_noise", "to_numpy", "to_pil", "to_png",
     # backbones
     "Backbone", "LayerInfo", "MAX_PIXELS", "bf16_native", "resolve_precision",
     # weights: the registry of backbones

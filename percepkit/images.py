@@ -7,6 +7,7 @@ inside the backbone, never here.
 
 from __future__ import annotations
 
+import io
 import math
 import os
 from pathlib import Path
@@ -26,6 +27,7 @@ __all__ = [
     "add_noise",
     "to_numpy",
     "to_pil",
+    "to_png",
 ]
 
 #: Largest side (pixels) accepted without an explicit ``size``; larger images are
@@ -337,8 +339,19 @@ def to_numpy(x, index: int = 0) -> np.ndarray:
     return t[index].detach().float().clamp(0, 1).permute(1, 2, 0).cpu().numpy()
 
 
-def to_pil(x, index: int = 0):
-    """One image as an 8-bit RGB ``PIL.Image``."""
+def to_pil(x, index: int = 0, scale: int = 1):
+    """One image as an 8-bit RGB ``PIL.Image`` (values rounded to the nearest of 0..255), enlarged
+    ``scale`` times with nearest neighbour (pixels stay square: what a learner compares by eye)."""
     from PIL import Image
 
-    return Image.fromarray((to_numpy(x, index) * 255 + 0.5).astype(np.uint8))
+    if not (isinstance(scale, int) and not isinstance(scale, bool) and scale >= 1):
+        raise ValueError(f"expected scale as an int >= 1; got {scale!r}")
+    im = Image.fromarray((to_numpy(x, index) * 255 + 0.5).astype(np.uint8))
+    return im if scale == 1 else im.resize((im.width * scale, im.height * scale), Image.NEAREST)
+
+
+def to_png(x, index: int = 0, scale: int = 1) -> bytes:
+    """:func:`to_pil` encoded as PNG bytes (what ``ipywidgets.Image`` and the answer panels show)."""
+    buf = io.BytesIO()
+    to_pil(x, index, scale).save(buf, format="png")
+    return buf.getvalue()

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .agreement import save_answers, tally
+from .images import to_png
 from .triplets import TripletSet
-from .widgets import _image_png
 
 __all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir"]
 
@@ -152,7 +152,7 @@ class JudgePanel:
         k = min(st.position, len(self.tset) - 1)
         for im, x in zip(self.images, self.tset.shown(k)):
             if id(x) not in self._pngs:
-                self._pngs[id(x)] = _image_png(x, self.scale)
+                self._pngs[id(x)] = to_png(x, scale=self.scale)
             im.value = self._pngs[id(x)]
         for b in self.buttons.values():
             b.disabled = st.done

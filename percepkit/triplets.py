@@ -25,7 +25,7 @@ from dataclasses import dataclass, field
 import torch
 import torch.nn.functional as F
 
-from .images import blur, sample_image, shift, to_tensor
+from .images import blur, sample_image, shift, to_pil, to_tensor
 from .srnets import downscale, load_sr_network
 
 __all__ = ["MATCH_RTOL", "N_TRIPLETS", "SET_VERSION", "Triplet", "TripletSet", "make_triplets", "triplet_png", "jpeg", "mse",
@@ -116,9 +116,8 @@ def jpeg(x: torch.Tensor, quality: int) -> torch.Tensor:
 
     if not (isinstance(quality, int) and 1 <= quality <= 95):
         raise ValueError(f"expected a JPEG quality as an int in 1..95; got {quality!r}")
-    a = (x[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
     buf = io.BytesIO()
-    Image.fromarray(a).save(buf, format="JPEG", quality=quality)
+    to_pil(x).save(buf, format="JPEG", quality=quality)
     buf.seek(0)
     with Image.open(buf) as im:
         return to_tensor(im.convert("RGB"))
@@ -358,8 +357,7 @@ def triplet_png(images, scale: int = 2, gap: int = 12, labels=("reference", "A",
     """
     from PIL import Image, ImageDraw
 
-    tiles = [Image.fromarray((t[0].clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")) for t in images]
-    tiles = [im.resize((im.width * scale, im.height * scale), Image.NEAREST) for im in tiles]
+    tiles = [to_pil(t, scale=scale) for t in images]
     w, h = tiles[0].size
     canvas = Image.new("RGB", (len(tiles) * w + (len(tiles) - 1) * gap, h + 20), "white")
     draw = ImageDraw.Draw(canvas)

@@ -20,6 +20,7 @@ from dataclasses import dataclass
 import torch
 
 from .backbones import Backbone
+from .images import to_png
 from .losses import TERMS, Lambdas
 from .plot import plot_blends, plot_perception_distortion, plot_shift
 from .srnets import Blend, blend_at, blend_grid
@@ -117,17 +118,6 @@ def _png(fig) -> bytes:
     return buf.getvalue()
 
 
-def _image_png(x: torch.Tensor, scale: int = 3) -> bytes:
-    from PIL import Image
-
-    a = (x[0].detach().clamp(0, 1).permute(1, 2, 0).numpy() * 255 + 0.5).astype("uint8")
-    im = Image.fromarray(a)
-    im = im.resize((im.width * scale, im.height * scale), Image.NEAREST)
-    buf = io.BytesIO()
-    im.save(buf, format="png")
-    return buf.getvalue()
-
-
 # --- the panel ----------------------------------------------------------------------------
 
 
@@ -158,8 +148,8 @@ class LambdaExplorer:
         self.result_image.add_class("pk-lambda-result")
         self.numbers = W.HTML()
         self.plot = W.Image(format="png")
-        truth = W.VBox([W.Label("truth"), W.Image(value=_image_png(problem.truth, scale), format="png")])
-        start = W.VBox([W.Label("start (bicubic of the input)"), W.Image(value=_image_png(problem.start, scale),
+        truth = W.VBox([W.Label("truth"), W.Image(value=to_png(problem.truth, scale=scale), format="png")])
+        start = W.VBox([W.Label("start (bicubic of the input)"), W.Image(value=to_png(problem.start, scale=scale),
                                                                          format="png")])
         result = W.VBox([W.Label("result"), self.result_image])
         controls = W.VBox([*self.sliders.values(), self.button, self.status])
@@ -175,7 +165,7 @@ class LambdaExplorer:
         """Encode each result's image (once) and its highlighted plot (again whenever a result is added)."""
         for r in self.results:
             if id(r) not in self._png_cache:
-                self._png_cache[id(r)] = _image_png(r.image, self.scale)
+                self._png_cache[id(r)] = to_png(r.image, scale=self.scale)
         self._plot_cache = {id(r): _png(plot_perception_distortion(
             self.results, highlight=r, title=f"{self.problem.name} on {self.backbone.name}"))
             for r in self.results}
@@ -338,7 +328,7 @@ class BlendExplorer:
         self.plot.add_class("pk-blend-plot")
         self.numbers = W.HTML()
         self.numbers.add_class("pk-blend-numbers")
-        truth_box = W.VBox([W.Label("truth"), W.Image(value=_image_png(truth, scale), format="png")])
+        truth_box = W.VBox([W.Label("truth"), W.Image(value=to_png(truth, scale=scale), format="png")])
         result_box = W.VBox([W.Label("blend (1 − α)·SRResNet-MSE + α·SRGAN"), self.image])
         self.widget = W.VBox([W.HBox([W.VBox([self.slider, self.button, self.status, self.numbers]), self.plot]),
                               W.HBox([result_box, truth_box])])
@@ -353,7 +343,7 @@ class BlendExplorer:
         """Encode every blend's picture once, and every highlighted plot again whenever a blend is added."""
         for b in self.blends:
             if id(b) not in self._png:
-                self._png[id(b)] = _image_png(b.image, self.scale)
+                self._png[id(b)] = to_png(b.image, scale=self.scale)
         self._plot = {id(b): _png(plot_blends(self.blends, highlight=b, points=self.points)) for b in self.blends}
 
     def update(self) -> Blend:

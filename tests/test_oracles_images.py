@@ -425,6 +425,27 @@ def test_to_numpy_and_to_pil_hand_computed():
             pk.to_numpy(x, bad)
 
 
+def test_to_pil_enlarges_and_to_png_round_trips():
+    import io
+
+    from PIL import Image
+
+    x = torch.zeros(2, 3, 2, 3)
+    x[1, 0, 1, 2], x[1, 1, 0, 0] = 0.5, 1.0
+    big = np.asarray(pk.to_pil(x, 1, scale=3))
+    assert big.shape == (6, 9, 3)
+    assert big[3:6, 6:9, 0].tolist() == [[128] * 3] * 3 and big[0:3, 0:3, 1].tolist() == [[255] * 3] * 3  # square blocks
+    assert big[3:6, 6:9, 1].max() == 0 and big[0:3, 3:9].max() == 0
+    assert np.array_equal(np.asarray(pk.to_pil(x, 1)), np.asarray(pk.to_pil(x, 1, scale=1))[:, :, :])
+    png = pk.to_png(x, index=1, scale=2)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+    assert np.array_equal(np.asarray(Image.open(io.BytesIO(png)).convert("RGB")), np.asarray(pk.to_pil(x, 1, scale=2)))
+    assert np.asarray(Image.open(io.BytesIO(pk.to_png(x))).convert("RGB")).shape == (2, 3, 3)  # defaults: first, ×1
+    for bad in (0, 1.5, True, "2"):
+        with pytest.raises(ValueError, match=r"^expected scale as an int >= 1; got"):
+            pk.to_pil(x, scale=bad)
+
+
 # ---------------------------------------------------------------- dtype, device, warnings
 
 

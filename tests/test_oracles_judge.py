@@ -161,8 +161,8 @@ def test_panel_defaults_messages_and_layout(tmp_path, monkeypatch):
     big = TripletSet(ts.triplets, ts.order, 192, 0, 1, "x")  # 192 px pictures need no enlargement
     assert pk.judge_panel(big, folder=tmp_path, scale=1).scale == 1
     encoded = []
-    real = judge._image_png
-    monkeypatch.setattr(judge, "_image_png", lambda x, s: encoded.append(id(x)) or real(x, s))
+    real = judge.to_png
+    monkeypatch.setattr(judge, "to_png", lambda x, scale: encoded.append(id(x)) or real(x, scale=scale))
     again = pk.judge_panel(ts, folder=tmp_path)
     again.choose("B")
     again.undo()  # back to the first item: its three pictures are already encoded

@@ -75,7 +75,7 @@ def test_no_slider_move_encodes_after_build_or_live_run(explorer, monkeypatch):
         raise AssertionError("a slider move encoded a PNG")
 
     monkeypatch.setattr(pkw, "_png", no_encoding)
-    monkeypatch.setattr(pkw, "_image_png", no_encoding)
+    monkeypatch.setattr(pkw, "to_png", no_encoding)
     for move in [dict(perc=0), dict(perc=1), dict(adv=4), dict(pix=1, perc=3, adv=0)]:
         explorer.set(**move)
     assert explorer.view.result is live
