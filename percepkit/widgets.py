@@ -121,6 +121,14 @@ def _png(fig) -> bytes:
 # --- the panel ----------------------------------------------------------------------------
 
 
+def _encode_pictures(cache: dict, items, scale: int) -> None:
+    """PNG-encode the ``.image`` of each item not yet in ``cache`` (keyed by ``id``): the explorers encode
+    every precomputed picture once, so that a slider move only looks one up."""
+    for it in items:
+        if id(it) not in cache:
+            cache[id(it)] = to_png(it.image, scale=scale)
+
+
 class LambdaExplorer:
     """The slider panel (see :func:`lambda_explorer`). ``.widget`` is the ipywidgets box.
 
@@ -163,9 +171,7 @@ class LambdaExplorer:
 
     def _encode_all(self):
         """Encode each result's image (once) and its highlighted plot (again whenever a result is added)."""
-        for r in self.results:
-            if id(r) not in self._png_cache:
-                self._png_cache[id(r)] = to_png(r.image, scale=self.scale)
+        _encode_pictures(self._png_cache, self.results, self.scale)
         self._plot_cache = {id(r): _png(plot_perception_distortion(
             self.results, highlight=r, title=f"{self.problem.name} on {self.backbone.name}"))
             for r in self.results}
@@ -341,9 +347,7 @@ class BlendExplorer:
 
     def _encode_all(self):
         """Encode every blend's picture once, and every highlighted plot again whenever a blend is added."""
-        for b in self.blends:
-            if id(b) not in self._png:
-                self._png[id(b)] = to_png(b.image, scale=self.scale)
+        _encode_pictures(self._png, self.blends, self.scale)
         self._plot = {id(b): _png(plot_blends(self.blends, highlight=b, points=self.points)) for b in self.blends}
 
     def update(self) -> Blend:
