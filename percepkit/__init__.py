@@ -6,7 +6,7 @@ before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import exercises, judge, srnets, superres, training, widgets
+from . import cache, exercises, judge, srnets, superres, training, widgets
 from .agreement import (
     CrossValidation,
     Distances,
@@ -80,6 +80,7 @@ __version__ = "0.1.0"
 
 __all__ = [
     "__version__",
+    "cache",
     "exercises",
     "superres",
     "srnets",

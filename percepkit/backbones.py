@@ -12,7 +12,6 @@ asked for and returns ``{name: tensor}`` in float32. Its ReLUs are not in-place,
 from __future__ import annotations
 
 import functools
-import hashlib
 import math
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,6 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .cache import weights_fingerprint
 from .images import check_image
 
 __all__ = [
@@ -172,13 +172,8 @@ class Backbone(nn.Module):
         """A short hash of the name and the weights themselves (not of where they were loaded from):
         equal for the same network and weights on any machine, so cache keys survive a moved
         ``TORCH_HOME`` or another install folder."""
-        if getattr(self, "_fingerprint", None) is None:
-            h = hashlib.sha256(self.name.encode())
-            for k, v in self.state_dict().items():
-                flat = v.detach().reshape(-1).float().cpu()
-                h.update(f"{k}{tuple(v.shape)}{float(flat.double().sum()):.6e}".encode())
-                h.update(flat[:256].numpy().tobytes())
-            self._fingerprint = h.hexdigest()[:16]
+        if getattr(self, "_fingerprint", None) is None:  # kept: the weights are frozen
+            self._fingerprint = weights_fingerprint(self, self.name)
         return self._fingerprint
 
     # ----------------------------------------------------------------- inputs

@@ -19,16 +19,14 @@ on top; ``percepkit.plot.plot_perception_distortion`` draws the results.
 from __future__ import annotations
 
 import hashlib
-import json
-import os
 import time
 from dataclasses import dataclass, field
-from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 
 from .backbones import Backbone
+from .cache import cache_folder, cache_key, load_or_compute
 from .images import sample_image, shift, to_tensor
 from .losses import TERMS, CombinedLoss, Lambdas, PatchDiscriminator, PerceptualLoss, adversarial_loss
 from .metrics import high_frequency_energy, psnr, sharpness, spectral_slope
@@ -37,7 +35,7 @@ from .weights import resolve_backbone
 
 __all__ = [
     "DEFAULT_GRID", "TINY_GRID", "SuperResolution", "Result",
-    "superres_problem", "solve_combined", "precompute_grid", "default_cache_dir",
+    "superres_problem", "solve_combined", "precompute_grid",
     "relative_to_raw", "check_lambdas", "format_lambdas", "evaluation_backbone", "PHOTOS",
 ]
 
@@ -50,7 +48,8 @@ DEFAULT_GRID = (
 TINY_GRID = (Lambdas(pix=1), Lambdas(pix=1, perc=1), Lambdas(perc=1), Lambdas(pix=1, adv=4),
              Lambdas(pix=1, perc=1, adv=4))
 
-_CACHE_VERSION = 3  # 2: keyed by the weights' fingerprint; 3: middle layers, spectral slope, second network
+_CACHE_VERSION = 4  # 2: keyed by the weights' fingerprint; 3: middle layers, spectral slope, second network;
+#                    4: percepkit.cache's key (λ to 4 significant digits, like every cached float)
 
 #: Photographs whose mean spectral slope is the "natural" reference of the perception axis (the problem's
 #: own image is left out, so the measure never sees the truth).
@@ -66,12 +65,6 @@ def evaluation_backbone(backbone: Backbone | str | None = None) -> str:
     """
     name = resolve_backbone(backbone).name
     return "vgg16-hed" if name == "efficientnet-lite0" else "efficientnet-lite0"
-
-
-def default_cache_dir() -> Path:
-    """``$PERCEPKIT_CACHE_DIR`` if set, else ``~/.cache/percepkit``."""
-    env = os.environ.get("PERCEPKIT_CACHE_DIR", "").strip()
-    return Path(env) if env else Path.home() / ".cache" / "percepkit"
 
 
 # --- the problem ------------------------------------------------------------------------
@@ -353,10 +346,8 @@ def format_lambdas(lam) -> str:
 
 
 def _key(problem, backbone, lam, steps, lr, d_lr, layers, style_layers, seed) -> str:
-    spec = dict(v=_CACHE_VERSION, problem=problem.settings, backbone=backbone.name, weights=backbone.fingerprint(),
-                lambdas=[round(v, 6) for v in lam], steps=steps, lr=lr, d_lr=d_lr, layers=list(layers),
-                style_layers=list(style_layers), seed=seed, torch=torch.__version__.split("+")[0])
-    return hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+    return cache_key(v=_CACHE_VERSION, problem=problem.settings, backbone=backbone, lambdas=[float(v) for v in lam],
+                     steps=steps, lr=lr, d_lr=d_lr, layers=list(layers), style_layers=list(style_layers), seed=seed)
 
 
 def precompute_grid(problem: SuperResolution, grid=DEFAULT_GRID, backbone: Backbone | str | None = None,
@@ -367,7 +358,7 @@ def precompute_grid(problem: SuperResolution, grid=DEFAULT_GRID, backbone: Backb
 
     Args:
         grid: λ settings (pix, perc, style, adv), each relative (see :func:`solve_combined`).
-        cache_dir: a folder; ``None`` → :func:`default_cache_dir`; ``False`` → no disk cache.
+        cache_dir: a folder; ``None`` → :func:`percepkit.cache.default_cache_dir`; ``False`` → no disk cache.
         (others): as :func:`solve_combined`.
     """
     from tqdm.auto import tqdm
@@ -377,25 +368,15 @@ def precompute_grid(problem: SuperResolution, grid=DEFAULT_GRID, backbone: Backb
         raise ValueError("expected a non-empty grid of λ settings")
     backbone = resolve_backbone(backbone)
     layers, style_layers = _layers(backbone, layers, style_layers)
-    folder = None if cache_dir is False else Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    folder = cache_folder(cache_dir)
     out = []
     bar = tqdm(lams, desc=f"λ grid on {backbone.name}", disable=not progress)
     for lam in bar:
-        path = None
-        if folder is not None:
-            path = folder / f"lambda-{_key(problem, backbone, lam, steps, lr, d_lr, layers, style_layers, seed)}.pt"
-            if path.exists():
-                try:
-                    out.append(Result.from_dict(torch.load(path, weights_only=True)))
-                    continue
-                except Exception:  # a corrupt or foreign file: recompute and overwrite
-                    pass
-        res = solve_combined(problem, lam, backbone, steps, lr, d_lr, layers, style_layers, seed, progress=False)
-        if path is not None:
-            path.parent.mkdir(parents=True, exist_ok=True)
-            tmp = path.with_suffix(f".tmp{os.getpid()}")
-            torch.save(res.to_dict(), tmp)
-            tmp.replace(path)
-        out.append(res)
+        path = None if folder is None else folder / (
+            f"lambda-{_key(problem, backbone, lam, steps, lr, d_lr, layers, style_layers, seed)}.pt")
+        out.append(load_or_compute(
+            path, lambda lam=lam: solve_combined(problem, lam, backbone, steps, lr, d_lr, layers, style_layers, seed,
+                                                 progress=False),
+            encode=Result.to_dict, decode=Result.from_dict))
     bar.close()
     return out

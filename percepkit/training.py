@@ -20,12 +20,7 @@ The training loop itself is in the notebook, in plain sight; this module holds w
 
 from __future__ import annotations
 
-import hashlib
-import inspect
-import json
-import os
 import time
-from pathlib import Path
 from typing import NamedTuple
 
 import torch
@@ -33,9 +28,11 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .backbones import Backbone
+from .cache import cache_folder, cache_key, load_or_compute, source_of
+from .cache import canonical as _jsonable  # noqa: F401  (the tests' name for it)
+from .cache import source_of as _source  # noqa: F401
 from .images import check_image, sample_image
 from .metrics import detail_split, psnr, sharpness
-from .superres import default_cache_dir
 
 __all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss", "plot_losses", "TRAIN_IMAGES", "HELD_OUT",
            "training_images", "random_crops", "evaluate", "cached"]
@@ -44,7 +41,7 @@ __all__ = ["TinyDenoiser", "TinyUpsampler", "StepCost", "step_cost", "LiveLoss",
 TRAIN_IMAGES = ("astronaut", "rocket", "brick", "grass", "gravel", "immunohistochemistry", "retina", "coins")
 #: Pictures no network sees during training.
 HELD_OUT = ("chelsea", "coffee")
-_CACHE_VERSION = 1
+_CACHE_VERSION = 2  # 2: percepkit.cache's key (one float rule, one weights fingerprint)
 
 
 class TinyDenoiser(nn.Module):
@@ -339,31 +336,6 @@ def evaluate(model: nn.Module, clean: torch.Tensor, degraded: torch.Tensor) -> d
     }
 
 
-def _source(fn) -> str:
-    try:
-        return inspect.getsource(fn)
-    except (OSError, TypeError):  # defined where no source is kept
-        return getattr(fn, "__qualname__", repr(fn))
-
-
-def _jsonable(v):
-    if isinstance(v, nn.Module):  # class, own settings (layers, precision...), weights' values; no file paths
-        return [type(v).__name__, v.extra_repr(),
-                hashlib.sha256(b"".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())
-                               ).hexdigest()[:16]]
-    if isinstance(v, torch.Tensor):
-        return hashlib.sha256(v.detach().float().contiguous().numpy().tobytes()).hexdigest()[:16]
-    if isinstance(v, (list, tuple)):
-        return [_jsonable(x) for x in v]
-    if isinstance(v, dict):
-        return {str(k): _jsonable(x) for k, x in v.items()}
-    if callable(v) and not isinstance(v, type):  # a function (a degradation, say): keyed by its code
-        return _source(v)
-    if isinstance(v, float):  # 4 significant digits: a weight measured on 1 or 2 threads differs in its last bits
-        return float(f"{v:.4g}")
-    return v if isinstance(v, (int, float, str, bool, type(None))) else repr(v)
-
-
 def cached(fn, backbone: Backbone | None = None, cache_dir=None, key=None, **settings):
     """``fn(**settings)``, computed once and kept on disk (``torch.save``; tensors and dicts of them).
 
@@ -371,23 +343,9 @@ def cached(fn, backbone: Backbone | None = None, cache_dir=None, key=None, **set
     their code, floats to 4 significant digits) and the backbone's weight fingerprint, so an edited
     loop or another backbone computes afresh, while a loss weight that differs in its last bits
     (measured on another number of threads) still finds the result.
-    ``cache_dir``: a folder; ``None`` → :func:`~percepkit.superres.default_cache_dir`; ``False`` → no cache.
+    ``cache_dir``: a folder; ``None`` → :func:`~percepkit.cache.default_cache_dir`; ``False`` → no cache.
     """
-    spec = {"v": _CACHE_VERSION, "fn": _source(fn), "settings": _jsonable(settings), "key": _jsonable(key),
-            "backbone": None if backbone is None else [backbone.name, backbone.fingerprint()],
-            "torch": torch.__version__.split("+")[0]}
-    digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
-    folder = None if cache_dir is False else Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    digest = cache_key(v=_CACHE_VERSION, fn=source_of(fn), settings=settings, key=key, backbone=backbone)
+    folder = cache_folder(cache_dir)
     path = None if folder is None else folder / f"train-{getattr(fn, '__name__', 'fn')}-{digest}.pt"
-    if path is not None and path.exists():
-        try:
-            return torch.load(path, weights_only=True)
-        except Exception:  # a corrupt or foreign file: recompute and overwrite
-            pass
-    result = fn(**settings)
-    if path is not None:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        tmp = path.with_suffix(f".tmp{os.getpid()}")
-        torch.save(result, tmp)
-        tmp.replace(path)
-    return result
+    return load_or_compute(path, lambda: fn(**settings))

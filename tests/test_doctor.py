@@ -210,3 +210,60 @@ def test_efficientnet_taps_read_as_the_backbone_layer_names():
     bb = pk.load_backbone("efficientnet-lite0", verbose=False)
     assert pk.doctor(pk.PerceptualLoss(bb), size=64).taps == list(bb.default_layers)  # block0 has no skip; the rest add
     assert pk.doctor(pk.PerceptualLoss(bb, layers=["stem", "block1", "head"]), size=64).taps == ["stem", "block1", "head"]
+
+
+# --- the report's text and the size search, against hand-written expectations ---------------------------
+
+
+def test_report_text_written_out():
+    from IPython.lib.pretty import pretty
+
+    from percepkit.doctor import Finding, Report
+
+    clean = Report(name="L", taps=["relu1_2", "relu3_4"], neutral=(0.5, 0.25, 0.0))
+    want = ("doctor(L): no problems found\n"
+            "  taps compared by the loss: relu1_2, relu3_4\n"
+            "  input colour the first conv treats as zero: (0.500, 0.250, 0.000)  [ImageNet mean: (0.485, 0.456, 0.406)]")
+    assert str(clean) == want and repr(clean) == want and pretty(clean) == want
+    f = Finding("P1", "error", "no normalisation")
+    bad = Report([f, f], name="M")
+    assert str(bad) == "doctor(M): 2 finding(s)\n  [error] P1: no normalisation\n  [error] P1: no normalisation"
+    assert bad.codes == ["P1", "P1"] and not bad.ok and clean.ok
+    assert str(Report(name="z", neutral=(0.0, 0.0, 0.0))).endswith(
+        "(0.000, 0.000, 0.000)  [ImageNet mean: (0.485, 0.456, 0.406)]")
+
+
+class _NeedsSide(nn.Module):
+    """A loss that fails below ``need`` pixels and records every input it sees."""
+
+    def __init__(self, need):
+        super().__init__()
+        self.need, self.seen = need, []
+
+    def forward(self, pred, target):
+        self.seen.append((pred.clone(), target.clone()))
+        if pred.shape[-1] < self.need:
+            raise ValueError("too small")
+        return (pred - target).abs().mean()
+
+
+def test_first_working_size_doubles_then_bisects():
+    from percepkit.doctor import _first_working_size
+
+    loss = _NeedsSide(37)
+    state = torch.get_rng_state()
+    assert _first_working_size(loss, 16, torch.Generator().manual_seed(0)) == 37
+    assert torch.equal(torch.get_rng_state(), state)  # the probe images come from its own generator
+    assert [p.shape[-1] for p, _ in loss.seen] == [32, 64, 48, 40, 36, 38, 37]
+    p, t = loss.seen[0]
+    assert p.shape == (1, 3, 32, 32) and torch.equal(t, p.flip(-1))  # one image against its mirror
+    assert torch.equal(p, torch.rand(1, 3, 32, 32, generator=torch.Generator().manual_seed(0)))
+    never = _NeedsSide(10_000)
+    assert _first_working_size(never, 100, torch.Generator().manual_seed(0)) is None
+    assert [p.shape[-1] for p, _ in never.seen] == [200, 400, 512]  # doubling stops at 512
+    capped = _NeedsSide(10_000)
+    assert _first_working_size(capped, 300, torch.Generator().manual_seed(0)) is None
+    assert [p.shape[-1] for p, _ in capped.seen] == [512]
+    edge = _NeedsSide(512)
+    assert _first_working_size(edge, 300, torch.Generator().manual_seed(0)) == 512
+    assert [p.shape[-1] for p, _ in edge.seen] == [512, 406, 459, 485, 498, 505, 508, 510, 511]

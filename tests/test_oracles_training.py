@@ -356,13 +356,13 @@ def test_the_cache_key_written_out(tmp_path):
         return {"x": torch.full((n,), scale)}
 
     training.cached(work, cache_dir=tmp_path, key={"k": [1, 2]}, n=2, scale=0.123456)
-    spec = {"v": 1, "fn": inspect.getsource(work), "settings": {"n": 2, "scale": 0.1235}, "key": {"k": [1, 2]},
+    spec = {"v": 2, "fn": inspect.getsource(work), "settings": {"n": 2, "scale": 0.1235}, "key": {"k": [1, 2]},
             "backbone": None, "torch": torch.__version__.split("+")[0]}
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
     assert [p.name for p in tmp_path.iterdir()] == [f"train-work-{digest}.pt"]
     bb = tiny_backbone(seed=0)
     training.cached(work, backbone=bb, cache_dir=tmp_path / "b", n=1)
-    spec = dict(spec, settings={"n": 1}, key=None, backbone=["tiny", bb.fingerprint()])
+    spec = dict(spec, settings={"n": 1}, key=None, backbone=[type(bb).__name__, bb.fingerprint()])
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
     assert [p.name for p in (tmp_path / "b").iterdir()] == [f"train-work-{digest}.pt"]
     part = functools.partial(work, scale=2.0)  # no __name__, no source: named "fn", keyed by its repr

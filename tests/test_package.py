@@ -9,7 +9,7 @@ import percepkit as pk
 
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
-ORDER = ["images", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
+ORDER = ["images", "cache", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
          "optimize", "superres",
          "training", "plot", "widgets", "triplets", "agreement", "judge", "exercises", "cli"]
 

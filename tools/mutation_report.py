@@ -40,6 +40,7 @@ TESTS = {
     "losses": ["tests/test_oracles_losses.py"],
     "metrics": ["tests/test_oracles_metrics.py", "tests/test_metrics.py"],
     "images": ["tests/test_oracles_images.py"],
+    "cache": ["tests/test_cache.py"],
     "backbones": ["tests/test_oracles_backbones.py"],
     "weights": ["tests/test_oracles_weights.py"],
     "optimize": ["tests/test_oracles_optimize.py"],
