@@ -99,3 +99,67 @@ def test_solve_reports_terms_relative_to_the_start_with_lambda_divided_out(lite,
     g = 3.0 * 2 * (x0 - cands[:1]) / x0.numel() / ref_pix
     assert res.grads["pix"] == pytest.approx(float(g.norm()), rel=1e-3)
     assert res.lambdas == lam
+
+
+def test_cache_key_written_out(prob):
+    import hashlib
+    import json
+
+    b0 = tiny_backbone(seed=0)
+    key = sr._key(prob, b0, Lambdas(1, 0.5, 0, 0), 10, 0.03, 2e-3, ("relu1",), ("conv1",), 0)
+    settings = {k: float(f"{v:.4g}") if isinstance(v, float) else v for k, v in prob.settings.items()}
+    spec = {"v": sr._CACHE_VERSION, "problem": settings, "backbone": ["Backbone", b0.fingerprint()],
+            "lambdas": [1.0, 0.5, 0.0, 0.0], "steps": 10, "lr": 0.03, "d_lr": 0.002, "layers": ["relu1"],
+            "style_layers": ["conv1"], "seed": 0, "torch": torch.__version__.split("+")[0]}
+    assert key == hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
+
+
+def test_precompute_grid_computes_once_loads_after_and_says_what_it_does(prob, tmp_path, monkeypatch, capsys):
+    b0 = tiny_backbone(seed=0)
+    grid = [Lambdas(pix=1), Lambdas(pix=1, perc=2)]
+    calls = []
+    real = sr.solve_combined
+
+    def counting(problem, lam, backbone, *args, **kw):
+        calls.append((lam, args, kw))
+        return real(problem, lam, backbone, *args, **kw)
+
+    monkeypatch.setattr(sr, "solve_combined", counting)
+    first = sr.precompute_grid(prob, grid, b0, steps=1, lr=0.01, d_lr=1e-3, layers=("relu1",), style_layers=("conv1",),
+                               seed=3, cache_dir=tmp_path)
+    assert "λ grid on tiny" in capsys.readouterr().err  # a progress bar by default
+    assert [c[0] for c in calls] == grid
+    assert calls[0][1] == (1, 0.01, 1e-3, ("relu1",), ("conv1",), 3) and calls[0][2] == {"progress": False}
+    names = sorted(p.name for p in tmp_path.iterdir())
+    want = sorted(f"lambda-{sr._key(prob, b0, lam, 1, 0.01, 1e-3, ['relu1'], ['conv1'], 3)}.pt" for lam in grid)
+    assert names == want
+    again = sr.precompute_grid(prob, grid, b0, steps=1, lr=0.01, d_lr=1e-3, layers=("relu1",), style_layers=("conv1",),
+                               seed=3, cache_dir=tmp_path, progress=False)
+    assert len(calls) == 2 and len(again) == 2 and capsys.readouterr().err == ""  # both loaded, quietly
+    for a, b in zip(first, again):
+        assert a.lambdas == b.lambdas and torch.equal(a.image, b.image) and a.values == b.values
+        assert a.metrics == b.metrics and a.reference == b.reference and a.grads == b.grads
+    sr.precompute_grid(prob, grid[:1], b0, steps=1, lr=0.01, d_lr=1e-3, layers=("relu1",), style_layers=("conv1",),
+                       seed=3, cache_dir=False, progress=False)
+    assert len(calls) == 3  # no cache: computed again
+    with pytest.raises(ValueError, match="^expected a non-empty grid of λ settings$"):
+        sr.precompute_grid(prob, [], b0)
+
+
+def test_solve_checks_steps(prob):
+    b0 = tiny_backbone(seed=0)
+    for bad in (0, -1, 1.5, "3"):
+        with pytest.raises(ValueError, match=rf"^expected steps as a positive int; got {bad!r}$"):
+            pk.solve_combined(prob, Lambdas(pix=1), b0, steps=bad, progress=False)
+
+
+def test_result_round_trip_keeps_every_field():
+    r = sr.Result(Lambdas(1, 2, 0, 0), torch.rand(1, 3, 4, 4), {"pix": 0.4, "perc": 0.9}, {"pix": 0.3, "perc": 0.7},
+                  {"psnr": 20.0}, {"pix": 0.1, "perc": 3.0}, {"value_pix": [1.0]})
+    d = r.to_dict()
+    assert set(d) == {"lambdas", "image", "values", "grads", "metrics", "reference", "history"}
+    back = sr.Result.from_dict(d)
+    assert torch.equal(back.image, r.image) and back.values == r.values and back.metrics == r.metrics
+    assert back.reference == r.reference and back.grads == r.grads and back.history == r.history
+    old = {k: v for k, v in d.items() if k != "history"}  # files written before histories were kept
+    assert sr.Result.from_dict(old).history == {}
