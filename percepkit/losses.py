@@ -25,9 +25,11 @@ import torch.nn.functional as F
 
 from .backbones import Backbone, resolve_precision
 from .images import check_image, shift
+from .metrics import total_variation
 from .weights import resolve_backbone
 
 __all__ = [
+    "total_variation",  # defined in metrics (sharpness is the same number), a loss term here
     "pixel_loss",
     "gram_matrix",
     "content_loss",
@@ -39,7 +41,6 @@ __all__ = [
     "CombinedLoss",
     "TERMS",
     "Lambdas",
-    "total_variation",
     "pair_distances",
     "shift_distances",
 ]
@@ -114,14 +115,6 @@ def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "l2") -> torch.Tens
 def _pixel(x: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     d = x.float() - y.float()
     return d.abs().mean() if kind == "l1" else d.square().mean()
-
-
-def total_variation(x: torch.Tensor) -> torch.Tensor:
-    """Mean squared difference between neighbouring pixels (vertical + horizontal), float32 scalar:
-    a smoothness penalty that removes pixel-level speckle an optimiser leaves behind."""
-    check_image(x, rgb=False)
-    x = x.float()
-    return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()
 
 
 def gram_matrix(f: torch.Tensor) -> torch.Tensor:

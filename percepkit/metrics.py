@@ -61,13 +61,22 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
     return float(s.mean())
 
 
-def sharpness(x: torch.Tensor) -> float:
-    """Mean squared gradient magnitude (finite differences, all channels): blur lowers it, detail raises it."""
+def total_variation(x: torch.Tensor) -> torch.Tensor:
+    """Mean squared difference between neighbouring pixels (vertical + horizontal), float32 scalar tensor
+    (differentiable): as a loss term, a smoothness penalty that removes pixel-level speckle an optimiser
+    leaves behind; as a number, :func:`sharpness`."""
     check_image(x, rgb=False)
-    x = x.detach().float()
-    gx = x[..., :, 1:] - x[..., :, :-1]
-    gy = x[..., 1:, :] - x[..., :-1, :]
-    return float(gx.square().mean() + gy.square().mean())
+    x = x.float()
+    return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()
+
+
+def sharpness(x: torch.Tensor) -> float:
+    """Mean squared gradient magnitude (finite differences, all channels): blur lowers it, detail raises it.
+
+    The same quantity as :func:`total_variation` (squared form), read as a measurement: an optimiser that
+    *minimises* the total variation makes the image less sharp by exactly this number.
+    """
+    return float(total_variation(x.detach()))
 
 
 def high_frequency_energy(x: torch.Tensor, cutoff: float = 0.25) -> float:

@@ -73,9 +73,11 @@ EXCLUDED = {
 HAND_MUTANTS = [
     ("metrics", "data_range**2 / m", "data_range / m", "psnr with data_range instead of data_range²"),
     ("metrics", ".square().flatten(1).mean(1)", ".square().flatten().mean().reshape(1)", "psnr: one MSE for the whole batch"),
-    ("metrics", "return float(gx.square().mean() + gy.square().mean())", "return float(gx.abs().mean() + gy.abs().mean())",
+    # (sharpness is total_variation's number since issue 21: the two mutants now target its one definition)
+    ("metrics", "return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()",
+     "return (x[..., 1:, :] - x[..., :-1, :]).abs().mean() + (x[..., :, 1:] - x[..., :, :-1]).abs().mean()",
      "sharpness with absolute instead of squared differences"),
-    ("metrics", "gy = x[..., 1:, :] - x[..., :-1, :]", "gy = x[..., :, 1:] - x[..., :, :-1]",
+    ("metrics", "return (x[..., 1:, :] - x[..., :-1, :]).square().mean() +", "return (x[..., :, 1:] - x[..., :, :-1]).square().mean() +",
      "sharpness: the vertical gradient replaced by the horizontal one"),
     ("images", "(2 * gx + 1) / w - 1", "(2 * gx + 1) / h - 1", "shift normalising x by the height"),
     ("images", "y = F.pad(x, (r, r, r, r), mode=\"reflect\")", "y = F.pad(x, (r, r, 2 * r, r), mode=\"reflect\")",
@@ -150,8 +152,8 @@ HAND_MUTANTS_22 = [
     ("texture", "side = int(size or target.shape[-2])", "side = int(size or target.shape[-1])", "texture_start side from the width"),
     ("texture", 'weights="balanced", precision=precision)', 'weights="balanced")', "TextureLoss dropping its precision"),
     ("texture", ' / self._rgb.square().mean()', '', "TextureLoss: the RGB Gram error not made relative"),
-    ("training", "hashlib.sha256(b\"\".join(t.detach().float().numpy().tobytes() for t in v.state_dict().values())\n"
-     "                               ).hexdigest()[:16]]", "\"weights\"]", "cache key of a module missing its weights"),
+    ("cache", "return [type(v).__name__, v.extra_repr(), weights_fingerprint(v)]", "return [type(v).__name__, v.extra_repr()]",
+     "cache key of a module missing its weights (training.cached's key, in cache.py since issue 21)"),
     ("training", "    model.eval()\n", "    pass\n", "evaluate in train mode"),
     ("training", "t.numel() * t.element_size()", "t.numel() * 4", "step_cost assuming 4 bytes per element"),
     ("training", "crop = crop.flip(-1)", "crop = crop.flip(-2)", "random_crops flipping upside down"),
