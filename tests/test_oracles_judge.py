@@ -167,3 +167,16 @@ def test_panel_defaults_messages_and_layout(tmp_path, monkeypatch):
     again.choose("B")
     again.undo()  # back to the first item: its three pictures are already encoded
     assert len(encoded) == 6 and len(set(encoded)) == 6
+
+
+def test_default_answers_dir_follows_the_environment(monkeypatch, tmp_path):
+    from percepkit import judge
+
+    monkeypatch.setenv("HOME", str(tmp_path))
+    monkeypatch.delenv("PERCEPKIT_ANSWERS_DIR", raising=False)
+    assert judge.default_answers_dir() == tmp_path / "percepkit-answers"
+    monkeypatch.setenv("PERCEPKIT_ANSWERS_DIR", "   ")  # blank: as if unset
+    assert judge.default_answers_dir() == tmp_path / "percepkit-answers"
+    monkeypatch.setenv("PERCEPKIT_ANSWERS_DIR", " ~/class/answers ")  # the hub's shared folder, say
+    assert judge.default_answers_dir() == tmp_path / "class" / "answers"
+    assert pk.judge_panel(small_set()).folder == tmp_path / "class" / "answers"
