@@ -27,17 +27,14 @@ import torch
 import torch.nn.functional as F
 
 from .images import check_image
+from .metrics import grey_power
 
 __all__ = ["power_spectrum", "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift"]
 
 
 def _power(x: torch.Tensor) -> torch.Tensor:
     """Hann-windowed power spectrum of the grey image, mean removed, averaged over the batch: (H, W)."""
-    g = x.detach().float().mean(1)  # (N, H, W) grey
-    g = g - g.mean(dim=(-2, -1), keepdim=True)
-    h, w = g.shape[-2:]
-    win = torch.hann_window(h, periodic=False).view(-1, 1) * torch.hann_window(w, periodic=False).view(1, -1)
-    return torch.fft.fft2(g * win).abs().square().mean(0)
+    return grey_power(x).mean(0)
 
 
 def power_spectrum(x: torch.Tensor) -> torch.Tensor:

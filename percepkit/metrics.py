@@ -13,7 +13,7 @@ import torch
 from .images import blur, check_image
 
 __all__ = ["psnr", "ssim", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation",
-           "spectral_slope"]
+           "spectral_slope", "grey_power", "total_variation"]
 
 
 def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
@@ -155,6 +155,17 @@ def layout_correlation(x: torch.Tensor, y: torch.Tensor, sigma: float = 2.0) -> 
     return float(a @ b) / denom
 
 
+def grey_power(x: torch.Tensor, dtype: torch.dtype = torch.float32) -> torch.Tensor:
+    """The windowed power spectrum every spectral measure here starts from: per image, the brightness
+    (mean over channels), mean removed, under a 2-D Hann window (so the borders add no false edges),
+    ``|FFT|²`` in ``dtype``. (N, C, H, W) → (N, H, W), zero frequency at [0, 0] (no ``fftshift``)."""
+    g = x.detach().to(dtype).mean(1)
+    g = g - g.mean(dim=(-2, -1), keepdim=True)
+    h, w = g.shape[-2:]
+    window = torch.hann_window(h, periodic=False, dtype=dtype)[:, None] * torch.hann_window(w, periodic=False, dtype=dtype)
+    return torch.fft.fft2(g * window).abs().square()
+
+
 def spectral_slope(x: torch.Tensor) -> float:
     """The exponent α of the image's power spectrum ``P(f) ∝ 1 / f^α``: a no-reference statistic of realism.
 
@@ -177,13 +188,10 @@ def spectral_slope(x: torch.Tensor) -> float:
     check_image(x, rgb=False)
     if x.shape[0] != 1 or min(x.shape[-2:]) < 16:
         raise ValueError(f"expected one image (1, C, H, W) with H, W >= 16; got {tuple(x.shape)}")
-    g = x.detach().double().mean(1)[0]
-    g = g - g.mean()
-    h, w = g.shape
-    window = torch.hann_window(h, periodic=False, dtype=g.dtype)[:, None] * torch.hann_window(w, periodic=False, dtype=g.dtype)
-    power = torch.fft.fft2(g * window).abs().square()
-    fy = torch.fft.fftfreq(h, dtype=g.dtype).view(-1, 1)
-    fx = torch.fft.fftfreq(w, dtype=g.dtype).view(1, -1)
+    power = grey_power(x, torch.float64)[0]
+    h, w = power.shape
+    fy = torch.fft.fftfreq(h, dtype=power.dtype).view(-1, 1)
+    fx = torch.fft.fftfreq(w, dtype=power.dtype).view(1, -1)
     f = (fy.square() + fx.square()).sqrt().expand(h, w)
     band = (f >= 2 / min(h, w)) & (f <= 0.5) & (power > 0)
     if int(band.sum()) < 8:

@@ -169,3 +169,28 @@ def test_spectral_slope_is_a_least_squares_line_on_a_non_square_image(shape):
     assert pk.spectral_slope(photo) == pytest.approx(np_spectral_slope(photo), rel=1e-7)
     grey = torch.rand(1, 1, *shape, generator=torch.Generator().manual_seed(2))  # one channel is fine
     assert pk.spectral_slope(grey) == pytest.approx(np_spectral_slope(grey), rel=1e-7, abs=1e-9)
+
+
+def test_grey_power_against_numpy():
+    from percepkit.metrics import grey_power
+
+    x = torch.rand(2, 3, 8, 10, generator=torch.Generator().manual_seed(11))
+    g = x.double().numpy().mean(1)
+    g = g - g.mean(axis=(-2, -1), keepdims=True)
+    win = np.hanning(8)[:, None] * np.hanning(10)[None, :]
+    ref = np.abs(np.fft.fft2(g * win)) ** 2
+    p32, p64 = grey_power(x), grey_power(x, torch.float64)
+    assert p32.shape == (2, 8, 10) and p32.dtype == torch.float32 and p64.dtype == torch.float64
+    assert np.allclose(p64.numpy(), ref, rtol=1e-10, atol=1e-12) and np.allclose(p32.numpy(), ref, rtol=1e-4, atol=1e-6)
+    assert torch.allclose(grey_power(x * 0.5 + 0.25, torch.float64), p64 * 0.25)  # mean removed: an offset is invisible
+
+
+def test_sharpness_is_the_total_variation():
+    x = torch.rand(2, 3, 7, 9, generator=torch.Generator().manual_seed(12))
+    a = x.numpy()
+    by_hand = np.mean((a[..., 1:, :] - a[..., :-1, :]) ** 2) + np.mean((a[..., :, 1:] - a[..., :, :-1]) ** 2)
+    assert pk.sharpness(x) == pytest.approx(by_hand, rel=1e-6)
+    assert float(pk.total_variation(x)) == pytest.approx(by_hand, rel=1e-6)
+    t = x.clone().requires_grad_(True)
+    pk.total_variation(t).backward()  # differentiable: usable as a loss term
+    assert t.grad is not None and t.grad.abs().sum() > 0
