@@ -26,7 +26,7 @@ from typing import NamedTuple
 import torch
 import torch.nn.functional as F
 
-from .images import check_image
+from .images import check_image, check_pair
 from .metrics import grey_power
 
 __all__ = ["power_spectrum", "radial_spectrum", "grid_score", "lattice_amplitude", "colour_shift", "ColourShift"]
@@ -155,10 +155,7 @@ def colour_shift(x: torch.Tensor, reference: torch.Tensor) -> ColourShift:
     Means over all pixels, so detail, noise and small misalignments cancel: what remains is a
     global change of colour. A cast above about 0.02 (2 % of the range) is visible side by side.
     """
-    check_image(x, "x", unit_range=True)
-    check_image(reference, "reference", unit_range=True)
-    if x.shape != reference.shape:
-        raise ValueError(f"x and reference must have the same shape; got {tuple(x.shape)} and {tuple(reference.shape)}")
+    check_pair(x, reference, ("x", "reference"), unit_range=True)
     d = (x.detach().float() - reference.detach().float()).mean(dim=(0, 2, 3))
     rgb = tuple(float(v) for v in d)
     bright = sum(rgb) / 3

@@ -28,6 +28,8 @@ __all__ = [
     "to_numpy",
     "to_pil",
     "to_png",
+    "check_pair",
+    "check_same_shape",
 ]
 
 #: Largest side (pixels) accepted without an explicit ``size``; larger images are
@@ -272,6 +274,20 @@ def check_image(x, what: str = "x", *, rgb: bool = True, finite: bool = True, un
             f"expected {what} in [0, 1] (the backbone normalises internally); got values in "
             f"[{lo:.6g}, {hi:.6g}]. Do not pre-normalise with ImageNet mean/std or pass 0-255 data."
         )
+
+
+def check_same_shape(x: torch.Tensor, y: torch.Tensor, names=("x", "y"), shape: str = "(N, C, H, W)") -> None:
+    """The one "same shape" check of a pair (prediction and target, an image and its reference)."""
+    if x.shape != y.shape:
+        raise ValueError(f"{names[0]} and {names[1]} must have the same shape {shape}; got {tuple(x.shape)} and "
+                         f"{tuple(y.shape)}")
+
+
+def check_pair(x, y, names=("x", "y"), *, rgb: bool = True, unit_range: bool = False) -> None:
+    """:func:`check_image` on both (named ``names``), then :func:`check_same_shape`."""
+    check_image(x, names[0], rgb=rgb, unit_range=unit_range)
+    check_image(y, names[1], rgb=rgb, unit_range=unit_range)
+    check_same_shape(x, y, names, "(N, 3, H, W)" if rgb else "(N, C, H, W)")
 
 
 def shift(x: torch.Tensor, dx: float, dy: float = 0.0) -> torch.Tensor:

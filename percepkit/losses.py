@@ -24,7 +24,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .backbones import Backbone, resolve_precision
-from .images import check_image, shift
+from .images import check_image, check_pair, check_same_shape, shift
 from .metrics import total_variation
 from .weights import resolve_backbone
 
@@ -88,12 +88,7 @@ TERMS = Lambdas._fields
 
 
 def _check_pair(x, y, names=("prediction", "target")) -> None:
-    check_image(x, names[0], rgb=False)
-    check_image(y, names[1], rgb=False)
-    if x.shape != y.shape:
-        raise ValueError(
-            f"{names[0]} and {names[1]} must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
-        )
+    check_pair(x, y, names, rgb=False)
 
 
 def pixel_loss(x: torch.Tensor, y: torch.Tensor, kind: str = "l2") -> torch.Tensor:
@@ -231,10 +226,8 @@ class _FeatureLoss(nn.Module):
             if not _checked:
                 self.backbone.check_input(x, self.layers, what="prediction")
                 self.backbone.check_input(y, self.layers, what="target")
-            if self._same_shape and x.shape != y.shape:
-                raise ValueError(
-                    f"prediction and target must have the same shape (N, C, H, W); got {tuple(x.shape)} and {tuple(y.shape)}"
-                )
+            if self._same_shape:
+                check_same_shape(x, y, ("prediction", "target"))
             ty = self._target_features(y, checked=True)
             if self.balanced:
                 self.weights = self._balance(ty)
@@ -383,9 +376,7 @@ class CombinedLoss(nn.Module):
             features[0].backbone.check_input(x, layers, what="prediction")
             if y is not None:
                 features[0].backbone.check_input(y, layers, what="target")
-            if x.shape != target.shape:
-                raise ValueError(f"prediction and target must have the same shape (N, C, H, W); "
-                                 f"got {tuple(x.shape)} and {tuple(target.shape)}")
+            check_same_shape(x, target, ("prediction", "target"))
         else:
             _check_pair(x, target)
         lam, terms = self.lambdas, {}

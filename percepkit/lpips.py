@@ -27,7 +27,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .images import check_image
+from .images import check_image, check_same_shape
 from .weights import read_lpips_checkpoint, resolve_backbone
 
 __all__ = ["LPIPS", "lpips_distance", "LPIPS_LAYERS"]
@@ -121,8 +121,7 @@ class LPIPS(nn.Module):
         with ``reduction="none"``. Same arguments and checks as :meth:`forward`."""
         self._check(x, "x")
         self._check(y, "y")
-        if x.shape != y.shape:
-            raise ValueError(f"x and y must have the same shape (N, 3, H, W); got {tuple(x.shape)} and {tuple(y.shape)}")
+        check_same_shape(x, y, ("x", "y"), "(N, 3, H, W)")
         fx, fy = self._features(x), self._features(y)
         out = {}
         for name in self.layers:

@@ -10,7 +10,7 @@ import math
 
 import torch
 
-from .images import blur, check_image
+from .images import blur, check_image, check_pair
 
 __all__ = ["psnr", "ssim", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation",
            "spectral_slope", "grey_power", "total_variation"]
@@ -21,10 +21,7 @@ def psnr(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
 
     Identical images give ``inf``.
     """
-    check_image(x, "x", rgb=False)
-    check_image(y, "y", rgb=False)
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+    check_pair(x, y, ("x", "y"), rgb=False)
     mse = (x.detach().float() - y.detach().float()).square().flatten(1).mean(1)
     vals = [math.inf if m == 0 else 10 * math.log10(data_range**2 / m) for m in mse.tolist()]
     return sum(vals) / len(vals)
@@ -38,10 +35,7 @@ def ssim(x: torch.Tensor, y: torch.Tensor, data_range: float = 1.0) -> float:
     The same number as ``skimage.metrics.structural_similarity(x, y, gaussian_weights=True, sigma=1.5,
     use_sample_covariance=False, data_range=1, channel_axis=-1)`` (tested). 1 for identical images.
     """
-    check_image(x, "x", rgb=False)
-    check_image(y, "y", rgb=False)
-    if x.shape != y.shape:
-        raise ValueError(f"x and y must have the same shape; got {tuple(x.shape)} and {tuple(y.shape)}")
+    check_pair(x, y, ("x", "y"), rgb=False)
     if min(x.shape[-2:]) < 11:
         raise ValueError(f"ssim needs images of at least 11x11 (its window); got {x.shape[-2]}x{x.shape[-1]}")
     x, y = x.detach().double(), y.detach().double()
@@ -76,6 +70,7 @@ def sharpness(x: torch.Tensor) -> float:
     The same quantity as :func:`total_variation` (squared form), read as a measurement: an optimiser that
     *minimises* the total variation makes the image less sharp by exactly this number.
     """
+    check_image(x, rgb=False)
     return float(total_variation(x.detach()))
 
 

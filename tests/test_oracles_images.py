@@ -516,3 +516,25 @@ def test_check_image_slack_is_inclusive_in_float64():
         x = torch.full((1, 3, 2, 2), 0.5, dtype=torch.float64)
         x[0, 0, 0, 0] = v
         check_image(x, unit_range=True)
+
+
+def test_check_pair_and_check_same_shape_messages():
+    from percepkit.images import check_pair, check_same_shape
+
+    a, b = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 5)
+    check_same_shape(a, a.clone())
+    with pytest.raises(ValueError, match=r"^x and y must have the same shape \(N, C, H, W\); got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):
+        check_same_shape(a, b)
+    with pytest.raises(ValueError, match=r"^p and t must have the same shape \(N, 3, H, W\); got"):
+        check_same_shape(a, b, ("p", "t"), "(N, 3, H, W)")
+    check_pair(a, a + 0.5, unit_range=True)
+    with pytest.raises(ValueError, match=r"^img and ref must have the same shape \(N, 3, H, W\)"):
+        check_pair(a, b, ("img", "ref"))
+    with pytest.raises(ValueError, match=r"^expected ref in \[0, 1\]"):
+        check_pair(a, a + 2, ("img", "ref"), unit_range=True)
+    check_pair(a, a + 2, ("img", "ref"))  # no range asked
+    with pytest.raises(ValueError, match=r"^expected img of shape \(N, 3, H, W\)"):
+        check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), ("img", "ref"))
+    check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), rgb=False)
+    with pytest.raises(ValueError, match=r"same shape \(N, C, H, W\)"):
+        check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 2, 4, 4), rgb=False)

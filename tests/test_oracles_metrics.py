@@ -36,7 +36,7 @@ def test_psnr_of_identical_images_is_infinite():
 
 def test_psnr_refuses_mismatched_or_bad_inputs_naming_the_argument():
     x = torch.zeros(1, 3, 4, 4)
-    with pytest.raises(ValueError, match=r"^x and y must have the same shape; got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):
+    with pytest.raises(ValueError, match=r"^x and y must have the same shape \(N, C, H, W\); got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):  # noqa: E501
         pk.psnr(x, torch.zeros(1, 3, 4, 5))
     with pytest.raises(ValueError, match=r"^expected x of shape \(N, C, H, W\); got \(3, 4, 4\)"):
         pk.psnr(x[0], x)
