@@ -523,7 +523,7 @@ def test_check_pair_and_check_same_shape_messages():
 
     a, b = torch.zeros(1, 3, 4, 4), torch.zeros(1, 3, 4, 5)
     check_same_shape(a, a.clone())
-    with pytest.raises(ValueError, match=r"^x and y must have the same shape \(N, C, H, W\); got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):
+    with pytest.raises(ValueError, match=r"^x and y must have the same shape \(N, C, H, W\); got \(1, 3, 4, 4\) and \(1, 3, 4, 5\)$"):  # noqa: E501
         check_same_shape(a, b)
     with pytest.raises(ValueError, match=r"^p and t must have the same shape \(N, 3, H, W\); got"):
         check_same_shape(a, b, ("p", "t"), "(N, 3, H, W)")
