@@ -140,7 +140,7 @@ HAND_MUTANTS_22 = [
     ("triplets", "torch.tensor([0.299, 0.587, 0.114])", "torch.tensor([0.114, 0.587, 0.299])", "saturation: luma weights in BGR order"),
     ("triplets", "return (t.reference, t.b, t.a) if swapped else (t.reference, t.a, t.b)",
      "return (t.reference, t.a, t.b) if swapped else (t.reference, t.a, t.b)", "shown: a swapped repeat not swapped"),
-    ("forensics", "return torch.fft.fft2(g * win).abs().square().mean(0)", "return torch.fft.fft2(g * win).abs().square()[0]",
+    ("forensics", "return grey_power(x).mean(0)", "return grey_power(x)[0]",
      "power spectrum of the first image of the batch only"),
     ("forensics", "d = (x.detach().float() - reference.detach().float()).mean(dim=(0, 2, 3))",
      "d = (x.detach().float() - reference.detach().float())[0].mean(dim=(1, 2))", "colour_shift of the first image only"),
