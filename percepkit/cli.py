@@ -72,7 +72,7 @@ def cmd_info(args) -> int:
         "python": platform.python_version(),
         "torch_home": home,
         "torch_home_from": home_from,
-        "offline": _w._offline(),
+        "offline": _w.offline(),
         "percepkit_backbone": os.environ.get("PERCEPKIT_BACKBONE") or None,
         "threads": torch.get_num_threads(),
         "backbones": rows,

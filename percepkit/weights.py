@@ -49,6 +49,7 @@ __all__ = [
     "SR_SPECS",
     "BACKBONES",
     "about",
+    "offline",
     "auto_choice",
     "backbone_sources",
     "available_backbones",
@@ -261,7 +262,8 @@ def _package_file(module: str, *parts: str) -> Path | None:
     return path if path.exists() else None
 
 
-def _offline() -> bool:
+def offline() -> bool:
+    """True when ``$PERCEPKIT_OFFLINE`` is 1/true/yes/on: nothing is downloaded, missing weights fail at once."""
     return os.environ.get("PERCEPKIT_OFFLINE", "").strip().lower() in ("1", "true", "yes", "on")
 
 
@@ -340,7 +342,7 @@ def fetch_weights(name: str, timeout: float = 10.0, progress: bool = True) -> Pa
         return path
     url = spec.url
     by_hand = f"copy {path.name} from a machine with internet ({url}) to {path.parent}"
-    if _offline():
+    if offline():
         raise ConnectionError(f"PERCEPKIT_OFFLINE=1 forbids downloading {name} weights; unset it, or {by_hand}")
     parts = urllib.parse.urlsplit(url)
     host, port = parts.hostname, parts.port or (443 if parts.scheme == "https" else 80)
@@ -401,7 +403,7 @@ def _load_vgg(arch: str) -> Backbone:
     spec = SPECS[arch]
     path = spec.weights_path()
     if not path.is_file():
-        if _offline():
+        if offline():
             raise FileNotFoundError(
                 f"{arch} weights not found at {path} and PERCEPKIT_OFFLINE=1 forbids downloading. "
                 f"Get them with: {spec.how_to_get}; or set TORCH_HOME to a folder whose hub/checkpoints holds the file."

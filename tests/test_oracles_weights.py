@@ -59,12 +59,12 @@ def test_package_file_lookup():
                                             ("", False), ("no", False), ("off", False)])
 def test_offline_values(monkeypatch, value, offline):
     monkeypatch.setenv("PERCEPKIT_OFFLINE", value)
-    assert weights._offline() is offline
+    assert weights.offline() is offline
 
 
 def test_offline_unset(monkeypatch):
     monkeypatch.delenv("PERCEPKIT_OFFLINE")
-    assert weights._offline() is False
+    assert weights.offline() is False
 
 
 def test_registry_by_hand():
