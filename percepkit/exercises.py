@@ -534,7 +534,7 @@ def check_two_afc(two_afc) -> None:
                                  f"shape {got.shape}")
         if isinstance(got, (str, bytes)) or not np.isscalar(np.asarray(got).item() if np.size(got) == 1 else got):
             raise AssertionError(f"two_afc should return a float; it returned {type(got).__name__}")
-        got = float(got)
+        got = float(np.asarray(got).item())  # float() of a 1-element array is a TypeError in NumPy 2
         if math.isclose(got, want, abs_tol=1e-6):
             continue
         case = f"for d_a={d_a}, d_b={d_b}, p_a={p_a}"

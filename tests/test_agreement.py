@@ -224,6 +224,56 @@ def test_fit_layer_weights_is_the_minimum_scipy_finds(l2):
         w.sum() * np.sqrt((x**2).mean(0)).mean()  # a larger penalty shrinks
 
 
+def fit_problem(seed=8, n=120):
+    """Three layers on different scales, soft noisy answers; the optimum has two weights > 0 and one at the bound."""
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(n, 3)) * np.array([0.05, 3.0, 1.0]) + np.array([0.02, 0.5, 0.0])
+    p = 1 / (1 + np.exp(-(x @ np.array([30.0, 0.8, -0.5]))))
+    return x, np.clip(p + rng.normal(0, 0.15, n), 0, 1)
+
+
+def test_fit_layer_weights_default_penalty_is_0_01():
+    x, p = fit_problem()
+    w = pk.fit_layer_weights(x, p)
+    ref = scipy_fit(x, p, 0.01)
+    assert (ref > 1e-3).sum() >= 2 and ref.min() == 0
+    np.testing.assert_allclose(w, ref, rtol=2e-3, atol=1e-5 * np.abs(ref).max())
+
+
+@pytest.mark.parametrize("seed", [8, 56])
+def test_fit_layer_weights_is_the_minimum_on_layers_of_four_scales(seed):
+    # four layers 0.01 … 10 apart in scale, soft answers from random true weights (some < 0: at the bound)
+    rng = np.random.default_rng(seed)
+    n = int(rng.integers(15, 60))
+    x = rng.normal(size=(n, 4)) * np.array([0.01, 0.1, 1.0, 10.0]) + rng.normal(0, 0.5, 4)
+    p = 1 / (1 + np.exp(-(x / np.sqrt((x**2).mean(0))) @ rng.normal(0, 3, 4)))
+    w, ref = pk.fit_layer_weights(x, p), scipy_fit(x, p, 0.01)
+    np.testing.assert_allclose(w, ref, rtol=2e-3, atol=1e-5 * np.abs(ref).max())
+
+
+def test_fit_layer_weights_one_step_is_the_full_newton_step_from_zero():
+    # max_iter=1: one Newton step from v = 0, written out (q = ½ there: Hessian zᵀz/(4n) + λI); the step from 0
+    # is never cut back, because the logistic loss curves most at 0 (σ' ≤ ¼)
+    rng = np.random.default_rng(3)
+    x = rng.normal(size=(60, 2)) * np.array([0.5, 2.0]) + np.array([0.1, 0.0])
+    p = (x @ np.array([1.0, 0.3]) + rng.normal(0, 0.2, 60) > 0).astype(float)  # hard answers, both layers help
+    for l2 in (0.01, 0.3):
+        scale = np.sqrt((x**2).mean(0))
+        z = x / scale
+        g = z.T @ (0.5 - p) / len(p)
+        h = z.T @ z / (4 * len(p)) + l2 * np.eye(2)
+        v = -np.linalg.solve(h, g)
+        assert (v > 0).all()  # no projection in this step
+        np.testing.assert_allclose(pk.fit_layer_weights(x, p, l2=l2, max_iter=1), v / scale, rtol=1e-9)
+
+
+def test_fit_layer_weights_is_zero_when_every_layer_disagrees_with_the_answers():
+    # every difference says "A closer", every answer chose B: the best non-negative weights are all 0
+    x = np.abs(np.random.default_rng(2).normal(size=(30, 3))) + 0.1
+    w = pk.fit_layer_weights(x, np.zeros(30))
+    np.testing.assert_array_equal(w, np.zeros(3))
+
+
 def test_fit_layer_weights_refuses_bad_input():
     with pytest.raises(ValueError, match=r"shape \(n, L\)"):
         pk.fit_layer_weights(np.zeros((3, 2)), np.zeros(4))
@@ -694,3 +744,40 @@ def test_cross_validation_shares_when_nothing_is_learnt():
     counts = np.ones((n, 2))  # every triplet split evenly: no layer predicts anything
     cv = pk.cross_validate(dist, counts, repeats=2, l2=0.5)
     assert all(w == 0 for w in cv.weights.values()) and all(s == 0 for s in cv.shares.values())  # 0, not 0/0
+
+
+def test_cross_validate_defaults_behave_as_written_out():
+    # the defaults (folds 5, repeats 20, seed 0, l2 0.01) by what they compute, not by the signature alone
+    dist = fake_distances(n=30, seed=4)
+    rng = np.random.default_rng(6)
+    counts = rng.integers(0, 3, size=(30, 2)).astype(float)
+    counts[:12] += 1  # at least 12 answered triplets
+    cv = pk.cross_validate(dist, counts)
+    fitted, chosen, seen, x, p = cv_by_hand(dist, counts, folds=5, repeats=20, seed=0, l2=0.01)
+    assert cv.fitted == pytest.approx(fitted, abs=1e-12) and cv.chosen == pytest.approx(chosen, abs=1e-12)
+    np.testing.assert_allclose([cv.weights[l] for l in dist.layers], pk.fit_layer_weights(x[seen], p[seen], l2=0.01),
+                               rtol=1e-12)
+
+
+def test_pool_answers_bootstrap_scores_triplets_answered_once():
+    tset = hand_set(6, repeats=0)
+    dist = Distances({"m": np.random.default_rng(1).random((6, 2))}, ("x",), np.zeros((6, 2, 1)), "fake")
+    obs = ["A", "B", "B", "A", "A", "B"]  # one observer, each triplet once
+    pooled = pk.pool_answers([obs], tset, dist, n_boot=100, level=0.9, seed=3)
+    per = tally_by_hand(tset, obs)
+    rng = np.random.default_rng(3)
+    boot = []
+    for _ in range(100):
+        t = rng.integers(0, 6, 6)
+        rng.integers(0, 1, 1)  # the resampled observer: always the one
+        boot.append(agreement_by_hand(dist["m"][t], per[t], 1e-3))
+    assert np.isfinite(pooled.ci["m"]).all()
+    assert pooled.ci["m"] == pytest.approx(tuple(np.percentile(boot, [5, 95])), abs=1e-12)
+
+
+def test_simulate_observer_default_seed_and_lapse_by_what_they_draw():
+    tset = hand_set(8, repeats=2)
+    d = np.random.default_rng(11).random((8, 2))
+    default = pk.simulate_observer(tset, d)
+    assert default == pk.simulate_observer(tset, d, lapse=0.3, seed=0)
+    assert default != pk.simulate_observer(tset, d, lapse=0.3, seed=1)  # this set tells seeds 0 and 1 apart

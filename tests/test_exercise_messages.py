@@ -372,3 +372,203 @@ def test_the_06_checks_are_deterministic(check, wrong):
             check(wrong)
         messages.append(str(e.value))
     assert messages[0] == messages[1]
+
+
+# --- the checks' tolerances, hint by hint (issue 22: mutmut survivors) -----------------------------------
+# Each check accepts an answer within a stated tolerance (float32 or rounded answers) and names a wrong one
+# with the same tolerance. These answers sit inside it, away from its edge: a check that tightened or
+# widened a tolerance, or dropped one, would change the verdict written out here.
+
+
+def nudge_smallest(g, rtol=1e-4, atol=1e-7):
+    """g with its smallest-magnitude entry moved by ½·rtol·|g| + 0.6·atol: inside rtol·|g| + atol, outside
+    rtol·|g| + atol/10 (torch's default atol is 1e-8)."""
+    g = g.clone()
+    k = int(g.abs().argmin())
+    v = g.view(-1)[k]
+    g.view(-1)[k] = v + rtol * abs(float(v)) / 2 + 0.6 * atol + rtol * abs(float(v)) / 2
+    return g
+
+
+def test_gram_checks_accept_answers_within_their_tolerance_and_name_the_divisor_with_it(capsys):
+    f = ex._features_for_check()
+    ex.check_gram_matrix(lambda f: gram(f) * (1 + 5e-5))  # relative 5e-5 < rtol 1e-4
+    ex.check_gram_matrix(lambda f: nudge_smallest(gram(f)))  # the smallest entry 0.6e-7 beyond rtol·|g|
+    ex.check_gram_hw(lambda f: gram(f, False) * (1 - 5e-5))
+    assert capsys.readouterr().out == "Correct: gram_fn computes F Fᵀ ÷C·H·W for every image of the batch.\n" * 2 + \
+        "Correct: gram_hw_fn computes F Fᵀ ÷H·W for every image of the batch.\n"
+    assert float(gram(f).abs().min()) > 1e-3  # the nudge above is not lost in float32 rounding
+    for wrong in (lambda f: gram(f, False) * (1 + 5e-5), lambda f: nudge_smallest(gram(f, False))):
+        with pytest.raises(AssertionError, match=r"^gram_fn computes F Fᵀ with ÷H·W; this exercise asks for ÷C·H·W$"):
+            ex.check_gram_matrix(wrong)
+
+
+def test_gram_check_symmetry_verdict_uses_the_same_tolerance():
+    differs = rf"^gram_fn differs from F Fᵀ ÷C·H·W: largest difference {N}\. G\[n, i, j\]"
+
+    def asym_rel(f):  # 1.5 × the Gram (wrong), one entry off its mirror by 5e-5 relative (rounding-size)
+        g = gram(f) * 1.5
+        g[0, 0, 1] *= 1 + 5e-5
+        return g
+
+    def asym_abs(f):  # one entry 0.6e-7 beyond rtol·|g| off its mirror
+        g = gram(f) * 1.5
+        i, j = divmod(int(g[0].abs().argmin()), 5)
+        if i == j:
+            i, j = 0, 1
+        g[0, i, j] += 1e-4 * float(g[0, j, i].abs()) + 6e-8
+        return g
+
+    def half_off(f):  # one entry 50 % off its mirror: not symmetric
+        g = gram(f)
+        g[:, 0, 1] *= 1.5
+        return g
+
+    for wrong, message in ((asym_rel, differs), (asym_abs, differs), (half_off, r"^gram_fn is not symmetric")):
+        with pytest.raises(AssertionError, match=message):
+            ex.check_gram_matrix(wrong)
+
+
+@pytest.mark.parametrize("check", [ex.check_gram_matrix, ex.check_gram_hw])
+def test_gram_differs_message_reports_the_largest_difference_to_the_asked_divisor(check):
+    f = ex._features_for_check()
+    by_c = check is ex.check_gram_matrix
+    want = gram(f, by_c)
+    largest = float((want * 1.5 - want).abs().max())  # written out: 0.5 × the largest entry
+    assert largest == pytest.approx(0.5 * float(want.max()))
+    name = "gram_fn" if by_c else "gram_hw_fn"
+    with pytest.raises(AssertionError) as e:
+        check(lambda f: gram(f, by_c) * 1.5)
+    assert str(e.value).startswith(f"{name} differs from F Fᵀ {'÷C·H·W' if by_c else '÷H·W'}: largest difference "
+                                   f"{largest:.3g}. ")
+
+
+def test_the_inplace_vgg_block_is_vggs_start_scaled_down():
+    import torch.nn as nn
+
+    block = ex._inplace_vgg_block()
+    assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU, nn.Conv2d, nn.ReLU, nn.MaxPool2d]
+    convs = [block[0], block[2]]
+    assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) for c in convs] == [
+        (3, 8, (3, 3), (1, 1), (1, 1)), (8, 8, (3, 3), (1, 1), (1, 1))]
+    assert block[1].inplace is True and block[3].inplace is True
+    assert (block[4].kernel_size, block[4].stride) == (2, 2)
+    x = torch.rand(2, 3, 12, 10, generator=torch.Generator().manual_seed(3))
+    with torch.no_grad():
+        h = [x]
+        for m in block:
+            h.append(m(h[-1].clone()))
+    assert [tuple(t.shape) for t in h[1:]] == [(2, 8, 12, 10)] * 4 + [(2, 8, 6, 5)]
+    assert not block.training
+
+
+def extract_ok(features, x, indices):
+    out, h = {}, x
+    with torch.no_grad():
+        for i, m in enumerate(features):
+            h = m(h)
+            if i in indices:
+                out[i] = h.clone()
+    return out
+
+
+def test_feature_extractor_messages_show_what_came_back(capsys):
+    with pytest.raises(AssertionError, match=r"^extract_fn should return a dict \{index: tensor\} with keys \[0, 1, 2, 4\]; "
+                                             r"got \[0, 1, 2\]$"):
+        ex.check_feature_extractor(lambda feats, x, idx: {i: v for i, v in extract_ok(feats, x, idx).items() if i != 4})
+    with pytest.raises(AssertionError, match=r"^index 0: expected a tensor of shape \(2, 8, 12, 12\); got 0\.5$"):
+        ex.check_feature_extractor(lambda feats, x, idx: {i: 0.5 for i in idx})
+    with pytest.raises(AssertionError, match=r"^index 0: expected a tensor of shape \(2, 8, 12, 12\); "
+                                             r"got torch\.Size\(\[8, 12, 12\]\)$"):
+        ex.check_feature_extractor(lambda feats, x, idx: {i: v[0] for i, v in extract_ok(feats, x, idx).items()})
+    # within the check's atol 1e-5 (rtol 1e-5): an answer off by 5e-6 everywhere passes
+    ex.check_feature_extractor(lambda feats, x, idx: {i: v + 5e-6 for i, v in extract_ok(feats, x, idx).items()})
+    assert capsys.readouterr().out.startswith("Correct: every stored output")
+
+
+def test_lambda_rescale_hints_hold_within_the_checks_tolerance():
+    head = r"^for lam=1000\.0, C=64, H=32, W=32 expected 0\.244141; got "
+    near = 1 + 1e-7  # inside rel_tol 1e-6, outside math.isclose's default 1e-9
+    cases = [
+        (lambda lam, c, h, w: lam / c * near, r"15\.625\. The Gram grows by C, but the loss is a squared difference"),
+        (lambda lam, c, h, w: lam * c**2 * near, r"4\.096e\+06\. Wrong direction"),
+        (lambda lam, c, h, w: lam / (h * w) ** 2 * near, r"0\.000953674\. Both conventions divide by H·W"),
+        (lambda lam, c, h, w: lam * (h * w) ** 2 * near, r"1\.04858e\+09\. Both conventions divide by H·W"),
+    ]
+    for wrong, tail in cases:
+        with pytest.raises(AssertionError, match=head + tail):
+            ex.check_lambda_rescale(wrong)
+
+
+def test_preprocess_tolerance_hints_and_messages(capsys):
+    for ok in (lambda x, n: ex.preprocess_reference(x, n) * (1 + 5e-5),  # rtol 1e-4 (matters at Caffe's 0–255 scale)
+               lambda x, n: ex.preprocess_reference(x, n) + 5e-4):  # atol 1e-3 (matters near 0)
+        ex.check_preprocess(ok)
+    assert capsys.readouterr().out == "Correct: ImageNet = (x − mean) / std in RGB; Caffe = BGR, ×255, minus the mean.\n" * 2
+    std_half = lambda x, n: (x - torch.tensor((0.485, 0.456, 0.406)).view(1, 3, 1, 1)) / 0.5  # noqa: E731
+    no_flip = lambda x, n: ex.preprocess_reference(x.flip(1), n) * (1 + 5e-5)  # noqa: E731
+    raw = lambda x, n: x + 5e-4  # noqa: E731
+    two_mistakes = lambda x, n: ex.preprocess_reference(x.flip(1), n) * 1.5  # noqa: E731  (BGR and a wrong scale)
+    listed = lambda x, n: [0.485, 0.456, 0.406]  # noqa: E731
+    for wrong, message in (
+            (std_half, rf"^imagenet: values differ from the expected input \(max diff {N}\); see preprocess_reference's "),
+            (no_flip, r"^imagenet: the channel order is wrong \(RGB vs BGR\)$"),
+            (raw, r"^imagenet: the image went in without any normalisation$"),
+            (two_mistakes, rf"^imagenet: values differ from the expected input \(max diff {N}\)"),
+            (listed, r"^imagenet: expected a tensor of shape \(2, 3, 5, 6\); got \[0\.485, 0\.456, 0\.406\]$")):
+        with pytest.raises(AssertionError, match=message):
+            ex.check_preprocess(wrong)
+
+    def caffe_no_flip(x, n):  # right for ImageNet; for Caffe, RGB order (and a rounding-size error)
+        return ex.preprocess_reference(x if n == "imagenet" else x.flip(1), n) * (1 + (5e-5 if n == "caffe" else 0))
+
+    with pytest.raises(AssertionError, match=r"^caffe: the channel order is wrong \(RGB vs BGR\)$"):
+        ex.check_preprocess(caffe_no_flip)
+
+
+def test_raw_lambdas_rounded_or_float32_answers():
+    with pytest.raises(AssertionError, match=r"^λ_pix: relative 1, reference 0\.0106 → expected raw 94\.3396, got 94\.34$"):
+        ex.check_raw_lambdas(lambda rel, ref: {t: round(v / ref[t], 2) if v else 0.0 for t, v in rel.items()})
+    # multiplied instead of divided, in float32 (torch): the hint still recognises it
+    with pytest.raises(AssertionError, match=r"^λ_pix: relative 1, reference 0\.0106 → expected raw 94\.3396, got 0\.0106 "
+                                             r"\(multiplied by the reference instead of dividing\?\)$"):
+        ex.check_raw_lambdas(lambda rel, ref: {t: float(torch.tensor(v) * torch.tensor(ref[t])) for t, v in rel.items()})
+
+
+def test_two_afc_accepts_any_one_number_and_refuses_a_list(capsys):
+    for wrap in (lambda v: np.array([v]), lambda v: np.array(v), lambda v: np.float32(v)):  # (1,), 0-d, NumPy scalar
+        ex.check_two_afc(lambda a, b, p, wrap=wrap: wrap(afc(a, b, p)))
+    assert capsys.readouterr().out.count("Correct: 2AFC agreement") == 3
+    with pytest.raises(AssertionError, match=r"^two_afc should return a float; it returned list$"):
+        ex.check_two_afc(lambda a, b, p: [afc(a, b, p), afc(a, b, p)])
+    with pytest.raises(AssertionError, match=r"^two_afc should return one number \(the mean over triplets\); it returned an "
+                                             r"array of shape \(2,\)$"):
+        ex.check_two_afc(lambda a, b, p: np.array([afc(a, b, p)] * 2))
+
+
+def test_two_afc_hints_hold_within_the_checks_tolerance():
+    near = 1e-7  # inside abs_tol 1e-6
+    majority = lambda p: np.where(p > 0.5, 1.0, np.where(p < 0.5, 0.0, 0.5))  # noqa: E731
+    cases = [
+        (lambda a, b, p: afc(b, a, p) + near, r"expected 0\.8750, got 0\.1250\. You let the metric choose the candidate it "
+                                              r"puts \*farther\*"),
+        (lambda a, b, p: afc(a, b, majority(p)) + near, r"expected 0\.5700, got 0\.5000\. You used a majority vote"),
+        (lambda a, b, p: float(np.mean(np.where(a <= b, p, 1 - p))) + near,  # a tie counted as "chose A"
+         r"expected 0\.8750, got 0\.7500\. Look at the tie"),
+    ]
+    for wrong, message in cases:
+        with pytest.raises(AssertionError, match=message):
+            ex.check_two_afc(wrong)
+
+
+def test_two_afc_reference_takes_boolean_answers():  # (the same values as floats)
+    # one observer's answers as booleans (True: chose A); by hand: 1 (A closer, chose A), 1 (B closer, chose B),
+    # ½ (tie), 0 (A closer, chose B)
+    got = ex.two_afc_reference([0.1, 0.9, 0.5, 0.2], [0.3, 0.4, 0.5, 0.6], np.array([True, False, True, False]))
+    assert got == pytest.approx((1 + 1 + 0.5 + 0) / 4)
+
+
+def test_pareto_reference_equal_psnr_lower_distance_dominates():
+    # (20, 0.4) is as good in PSNR and better in distance: (20, 0.5) is dominated
+    assert ex.pareto_front_reference([(20.0, 0.5), (20.0, 0.4)]) == [1]
+    assert ex.pareto_front_reference([(20.0, 0.4), (21.0, 0.4), (19.0, 0.3)]) == [2, 1]

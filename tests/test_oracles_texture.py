@@ -86,6 +86,14 @@ def test_texture_start_defaults_clamp_and_names_its_argument():
         pk.texture_start(tex * 255)
 
 
+def test_texture_start_names_target_exactly_in_its_errors():
+    tex = pk.sample_image("coffee", (40, 56))
+    with pytest.raises(ValueError, match=r"^expected target in \[0, 1\] \(the backbone normalises internally\)"):
+        pk.texture_start(tex * 255)
+    with pytest.raises(ValueError, match=r"^expected target of shape \(N, 3, H, W\); got \(3, 40, 56\)\."):
+        pk.texture_start(tex[0])
+
+
 def test_texture_loss_defaults_and_state_before_a_target():
     bb = tiny_backbone(seed=2)
     loss = pk.TextureLoss(bb)

@@ -369,3 +369,35 @@ def test_the_cache_key_written_out(tmp_path):
     assert training._source(part) == repr(part)
     training.cached(part, cache_dir=tmp_path / "p", n=1)
     assert [p.name[:9] for p in (tmp_path / "p").iterdir()] == ["train-fn-"]
+
+
+def test_training_images_default_size_is_192():
+    imgs = training.training_images(("rocket", "brick"))
+    assert [tuple(i.shape) for i in imgs] == [(1, 3, 192, 192)] * 2
+    assert torch.equal(imgs[1], pk.sample_image("brick", 192))
+
+
+def test_step_cost_defaults_one_thread_and_three_timed_steps_after_a_warm_up():
+    before = torch.get_num_threads()
+    seen = []
+    w = torch.ones(3, requires_grad=True)
+
+    def loss_fn():
+        seen.append(torch.get_num_threads())
+        return (w * 2).sum()
+
+    training.step_cost(loss_fn)
+    assert seen == [1] * 4  # the warm-up and 3 timed steps, all on one thread
+    assert torch.get_num_threads() == before  # restored
+
+
+def test_cached_creates_a_nested_cache_folder(tmp_path):
+    folder = tmp_path / "not" / "yet" / "there"
+
+    def work(n):
+        return {"x": torch.arange(n)}
+
+    r = training.cached(work, cache_dir=folder, n=3)
+    assert torch.equal(r["x"], torch.arange(3))
+    files = list(folder.glob("train-work-*.pt"))
+    assert len(files) == 1 and torch.equal(torch.load(files[0], weights_only=True)["x"], torch.arange(3))
