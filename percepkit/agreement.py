@@ -27,6 +27,7 @@ import numpy as np
 import torch
 
 from .backbones import Backbone
+from .cache import atomic_write_text
 from .losses import content_loss, style_loss
 from .triplets import SET_VERSION, TripletSet
 from .weights import resolve_backbone
@@ -408,10 +409,7 @@ def save_answers(path, tset: TripletSet, choices, observer: str = "") -> Path:
                      for (i, s), c in zip(tset.order, choices)]}
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(path.name + ".tmp")
-    tmp.write_text(json.dumps(doc, indent=1))
-    os.replace(tmp, path)  # never a half-written file
-    return path
+    return atomic_write_text(path, json.dumps(doc, indent=1))  # never a half-written file
 
 
 def load_answers(path, tset: TripletSet) -> list:

@@ -60,3 +60,19 @@ def test_readme_backbone_table_follows_the_registry():
     assert names == list(pk.BACKBONES), names
     for row, spec in zip(rows, pk.SPECS.values()):
         assert spec.pretrained or "not* pretrained" in row or "not pretrained" in row.lower()
+
+
+def test_no_global_seeding_in_the_library():
+    """Every torch.manual_seed(...) in the package runs inside `with torch.random.fork_rng(...)`: a notebook's
+    random stream is the learner's."""
+    bare = []
+    for path in PKG.glob("*.py"):
+        tree = ast.parse(path.read_text())
+        guarded = set()
+        for node in ast.walk(tree):
+            if isinstance(node, ast.With) and any("fork_rng" in ast.unparse(item.context_expr) for item in node.items):
+                guarded |= {id(n) for n in ast.walk(node)}
+        for node in ast.walk(tree):
+            if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.manual_seed" and id(node) not in guarded:
+                bare.append(f"{path.name}:{node.lineno}")
+    assert not bare, f"global seeding outside fork_rng at {bare}"
