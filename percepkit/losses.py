@@ -31,6 +31,7 @@ from .weights import resolve_backbone
 __all__ = [
     "total_variation",  # defined in metrics (sharpness is the same number), a loss term here
     "pixel_loss",
+    "energy",
     "gram_matrix",
     "content_loss",
     "style_loss",
@@ -112,6 +113,12 @@ def _pixel(x: torch.Tensor, y: torch.Tensor, kind: str) -> torch.Tensor:
     return d.abs().mean() if kind == "l1" else d.square().mean()
 
 
+def energy(t: torch.Tensor) -> float:
+    """``mean(t²)`` as a float, floored at 1e-12: the size a *relative* error is measured against (the
+    "balanced" layer weights, feature inversion's fit, the texture loss's colour term)."""
+    return max(float(t.detach().float().square().mean()), 1e-12)
+
+
 def gram_matrix(f: torch.Tensor) -> torch.Tensor:
     """Gram matrix ``G = F Fᵀ / (C·H·W)`` of features ``f`` (N, C, H, W) → (N, C, C), float32.
 
@@ -149,7 +156,7 @@ class _FeatureLoss(nn.Module):
     """Shared machinery of PerceptualLoss and StyleLoss: layers, weights, target caching."""
 
     _layer_fn = staticmethod(content_loss)
-    _layer_size = staticmethod(lambda f: f.float().square().mean())  # what "balanced" divides by
+    _compared = staticmethod(lambda f: f)  # what a layer's term compares; "balanced" divides by its energy
     _default_attr = "default_layers"
     _same_shape = True
 
@@ -183,7 +190,7 @@ class _FeatureLoss(nn.Module):
         """``"balanced"``: w_l = 1 / (n_layers · the target's own size at layer l), so every layer's
         term is a relative error and they add up to about 1 at a start as far as the target's zero."""
         n = len(self.layers)
-        return {l: 1.0 / (n * max(float(self._layer_size(ty[l])), 1e-12)) for l in self.layers}
+        return {l: 1.0 / (n * energy(self._compared(ty[l]))) for l in self.layers}
 
     def _features(self, x: torch.Tensor, what: str = "x", checked: bool = False) -> dict[str, torch.Tensor]:
         # Validate once (unless the caller just did), then call the backbone with normalize=False,
@@ -270,7 +277,7 @@ class StyleLoss(_FeatureLoss):
     """
 
     _layer_fn = staticmethod(style_loss)
-    _layer_size = staticmethod(lambda f: gram_matrix(f).square().mean())
+    _compared = staticmethod(gram_matrix)
     _default_attr = "style_layers"
     _same_shape = False
 

@@ -6,7 +6,7 @@ import torch
 
 from .backbones import Backbone
 from .images import check_image
-from .losses import total_variation
+from .losses import energy, total_variation
 from .weights import resolve_backbone
 
 __all__ = ["optimize_image", "invert_features"]
@@ -160,10 +160,10 @@ def invert_features(image: torch.Tensor, layer: str, backbone: Backbone | str | 
         raise ValueError(f"expected one image (1, 3, H, W); got a batch of shape {tuple(image.shape)}")
     with torch.no_grad():
         target = backbone(image, [layer])[layer]
-    energy = float(target.float().square().mean())
+    size = energy(target)
 
     def feature_error(x):
-        return (backbone(x, [layer])[layer].float() - target).square().mean() / energy
+        return (backbone(x, [layer])[layer].float() - target).square().mean() / size
 
     g = torch.Generator().manual_seed(seed)
     grey = noise * torch.randn(1, 1, *image.shape[-2:], generator=g)

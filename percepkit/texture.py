@@ -19,7 +19,7 @@ import torch
 
 from .backbones import Backbone
 from .images import blur, check_image
-from .losses import StyleLoss, gram_matrix, total_variation
+from .losses import StyleLoss, energy, gram_matrix, total_variation
 
 __all__ = ["texture_start", "TextureLoss"]
 
@@ -70,6 +70,7 @@ class TextureLoss(torch.nn.Module):
         self.style.set_target(texture)
         with torch.no_grad():
             self._rgb = gram_matrix(texture.float())
+            self._rgb_size = energy(self._rgb)
             self._tv = float(total_variation(texture)) or 1e-12
         return self
 
@@ -79,7 +80,7 @@ class TextureLoss(torch.nn.Module):
         terms = {"style": self.style(x)}
         if self.rgb_weight:
             gx = gram_matrix(x)
-            terms["rgb"] = self.rgb_weight * (gx - self._rgb).square().mean() / self._rgb.square().mean()
+            terms["rgb"] = self.rgb_weight * (gx - self._rgb).square().mean() / self._rgb_size
         if self.tv_weight:
             terms["tv"] = self.tv_weight * total_variation(x) / self._tv
         self.terms = terms

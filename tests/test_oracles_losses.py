@@ -548,3 +548,10 @@ def test_prediction_checks_use_the_losss_own_layers():
     loss.set_target(ok)
     with pytest.raises(ValueError, match=r"^prediction is 1x6, too small for layer 'relu2' of tiny"):
         loss(small)
+
+
+def test_energy_is_the_floored_mean_square():
+    t = torch.tensor([[3.0, -4.0], [0.0, 1.0]])
+    assert pk.losses.energy(t) == pytest.approx((9 + 16 + 0 + 1) / 4)
+    assert pk.losses.energy(torch.zeros(3)) == 1e-12  # a zero target: relative errors stay finite
+    assert pk.losses.energy(t.double().requires_grad_(True)) == pytest.approx(6.5)

@@ -151,7 +151,7 @@ HAND_MUTANTS_22 = [
     ("metrics", "a, b = (blur(v.detach().double(), sigma)", "a, b = (blur(v.detach().double(), 2.0)", "layout_correlation ignoring sigma"),
     ("texture", "side = int(size or target.shape[-2])", "side = int(size or target.shape[-1])", "texture_start side from the width"),
     ("texture", 'weights="balanced", precision=precision)', 'weights="balanced")', "TextureLoss dropping its precision"),
-    ("texture", ' / self._rgb.square().mean()', '', "TextureLoss: the RGB Gram error not made relative"),
+    ("texture", ' / self._rgb_size', '', "TextureLoss: the RGB Gram error not made relative"),
     ("cache", "return [type(v).__name__, v.extra_repr(), weights_fingerprint(v)]", "return [type(v).__name__, v.extra_repr()]",
      "cache key of a module missing its weights (training.cached's key, in cache.py since issue 21)"),
     ("training", "    model.eval()\n", "    pass\n", "evaluate in train mode"),
