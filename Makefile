@@ -81,9 +81,12 @@ bench: setup
 # EXCLUDED says which and why); not part of `make test`. mutmut 3.8 comes from the [mutation] extra, into .venv only
 # (never a runtime dependency); its settings are pyproject.toml's [tool.mutmut]. Each mutant runs only the oracle
 # tests that reach the mutated function, one thread per worker, niced. The six core modules took ~18 min on 2 busy
-# cores; all sixteen take hours there, so MUTATION_ARGS="--modules agreement,triplets --workers 1" runs some of them
-# (the others' results under mutants/ are kept). Writes the score per module, its run times, every surviving mutant
-# (explained, or not) and the hand mutants of issues 14 and 22 to tests/MUTATION.md.
+# cores; all of them take hours there, so MUTATION_ARGS="--modules agreement,triplets --workers 1" runs some of them:
+# every run's results go to mutants/results-store.json with the hash of the function they mutated, and the report
+# takes each mutant from the store while its function is unchanged (MUTATION_ARGS="--survivors --modules x" reruns
+# only x's survivors and changed functions). A plain `make mutation` starts from scratch unless MUTATION_ARGS=--keep.
+# Writes the score per module, its run times, every surviving mutant (explained, or not) and the hand mutants of
+# issues 14 and 22 to tests/MUTATION.md.
 mutation: setup
 	$(BIN)/python -c "import mutmut" 2>/dev/null || $(BIN)/pip install -q -e ".[mutation]"
 	$(BIN)/python tools/mutation_report.py --run --out tests/MUTATION.md $(MUTATION_ARGS)
