@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .backbones import Backbone
-from .losses import content_loss, style_loss
+from .losses import _pair_table, style_loss
 from .triplets import TripletSet
 from .weights import resolve_backbone
 
@@ -125,10 +125,14 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
             i = start + j
             f = {k: v[3 * j:3 * j + 3] for k, v in feats.items()}
             for c, cand in enumerate((t.a, t.b)):
-                table["L1"][i, c] = float((cand - t.reference).abs().mean())
-                table["L2 / PSNR"][i, c] = float((cand - t.reference).square().mean())
+                # pair_distances(cand, reference)'s numbers (the same _pair_table), from this batch's features:
+                # pair_distances itself would run a forward pass per pair (the reference twice, the style
+                # layers not at all) instead of one per `batch` triplets.
+                pair = _pair_table(cand, t.reference, {l: f[l][c + 1:c + 2] for l in layers}, {l: f[l][:1] for l in layers})
+                table["L1"][i, c] = pair["L1"]
+                table["L2 / PSNR"][i, c] = pair["L2"]
                 table["SSIM"][i, c] = _ssim_distance(t.reference, cand)
-                per = {l: float(content_loss(f[l][c + 1:c + 2], f[l][:1])) for l in layers}
+                per = {l: pair[l] for l in layers}
                 energy = {l: max(float(f[l][:1].square().mean()), 1e-12) for l in layers}
                 for k, l in enumerate(layers):
                     table[l][i, c] = per[l]

@@ -376,6 +376,18 @@ def test_the_features_of_a_candidate_are_not_those_of_another_triplet(tiny):
         assert dist[l][i, 1] == pytest.approx(float(F.mse_loss(f[2:3], f[:1])), rel=1e-5)
 
 
+def test_triplet_distances_are_pair_distances_of_each_candidate_and_its_reference(tiny):
+    # one recipe (losses._pair_table): the batched columns are pk.pair_distances(candidate, reference)
+    tset = hand_set(3, repeats=0, seed=5)
+    dist = pk.triplet_distances(tset, tiny, batch=2, progress=False, lpips=False)
+    for i, t in enumerate(tset.triplets):
+        for c, cand in enumerate((t.a, t.b)):
+            pair = pk.pair_distances(cand, t.reference, tiny)
+            assert [dist["L1"][i, c], dist["L2 / PSNR"][i, c]] == [pair["L1"], pair["L2"]]  # same ops on the same pixels
+            assert [dist[l][i, c] for l in tiny.default_layers] == pytest.approx([pair[l] for l in tiny.default_layers],
+                                                                                 rel=1e-6)  # batch of 6 vs 2 images
+
+
 # --- what mutation testing asked for: messages whole, defaults, limits ------------------------------
 
 

@@ -330,7 +330,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above: the feature loss resolves the same backbone itself',
     ('percepkit.losses.xǁCombinedLossǁ__init____mutmut_53', 'if lambda_perc > 0 or lambda_style > 1:'):
         'equivalent — as above',
-    ('percepkit.losses.x_pair_distances__mutmut_41', 'out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, ))}'):
+    ('percepkit.losses.x__pair_table__mutmut_21', 'out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, ))}'):
         'equivalent — pixel_loss\'s default kind is "l2"',
     ('percepkit.backbones.x__geometry__mutmut_1', 'yield m.kernel_size[1], m.stride[0], m.padding[0], m.dilation[0], False, m.out_channels'):
         'equivalent — every conv and pool in the package is square (kernel, stride, padding, dilation equal along H and W); describe() and min_size() assume it',
