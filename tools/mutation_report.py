@@ -437,11 +437,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above',
     ('percepkit.agreement.x_self_agreement__mutmut_22', 'k, n = counts[use, 1], n[use]'):
         'equivalent — k(k−1) + (n−k)(n−k−1) is symmetric in k and n − k: counting B answers instead of A gives the same pairs',
-    ('percepkit.agreement.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
+    # (_agreeing_pairs, pool_answers and save_answers are answers.py's since issue 21: same functions, same mutant numbers)
+    ('percepkit.answers.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
         'equivalent — as above: agreeing pairs are symmetric in A and B',
-    ('percepkit.agreement.x__agreeing_pairs__mutmut_5', 'use = None'):
+    ('percepkit.answers.x__agreeing_pairs__mutmut_5', 'use = None'):
         'equivalent — a triplet answered once or never adds 0 agreeing pairs and 0 pairs (n(n−1) = 0), so summing over all is the same',
-    ('percepkit.agreement.x_pool_answers__mutmut_3',
+    ('percepkit.answers.x_pool_answers__mutmut_3',
      'def pool_answers(sources, tset: TripletSet, dist: Distances, method: str = "bootstrap", n_boot: int = 2001,'):
         'not observable here — one resample more out of 2000 leaves the percentiles of these discrete agreements where they '
         'were on every test problem (measured: identical intervals)',
@@ -542,9 +543,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above, a draw of exactly 0.5',
     ('percepkit.agreement.x_fit_layer_weights__mutmut_40', 'scale[scale == 0] = 2.0'):
         'equivalent — a column that is all zeros has zero gradient and stays at weight 0, and 0 / 2 = 0 / 1',
-    ('percepkit.agreement.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
+    ('percepkit.answers.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
         'equivalent — the temporary file is renamed over the answers file at once; its name is never left behind',
-    ('percepkit.agreement.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
+    ('percepkit.answers.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
         'equivalent — as above',
     ('percepkit.agreement.x_triplet_distances__mutmut_46', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=None):'):
         "equivalent — None is falsy exactly like False for tqdm's leave",
