@@ -1,29 +1,25 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
 Flow of data: images → backbones → weights → metrics → forensics → losses → lpips → srnets → doctor → texture → optimize
-→ superres → training → plot → widgets → triplets → agreement → judge (and exercises, cli). Each module imports only modules
-before it in that list.
+→ superres → training → plot → widgets → triplets → agreement → answers → judge (and exercises, cli). Each module imports
+only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
 from . import cache, exercises, judge, srnets, superres, training, widgets
-from .agreement import (
+from .agreement import (  # binds pk.agreement to the function agreement(), not the module (see its docstring)
     CrossValidation,
     Distances,
-    Pooled,
     agreement,
     cross_validate,
     fit_layer_weights,
-    load_answers,
     picks,
-    pool_answers,
-    save_answers,
     self_agreement,
     simulate_observer,
     tally,
     triplet_distances,
-    wilson,
 )
+from .answers import Pooled, load_answers, pool_answers, save_answers, wilson
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
 from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum

@@ -17,7 +17,8 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .agreement import save_answers, tally
+from .agreement import tally
+from .answers import save_answers
 from .images import to_png
 from .triplets import TripletSet
 

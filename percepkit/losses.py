@@ -427,13 +427,23 @@ def pair_distances(x: torch.Tensor, y: torch.Tensor, backbone: Backbone | str | 
     layers = backbone.resolve_layers(layers)
     with torch.no_grad():
         f = backbone(torch.cat([x, y]), layers)
-    out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, "l2"))}
-    out.update({n: float(content_loss(f[n][: len(x)], f[n][len(x) :])) for n in layers})
+    out = _pair_table(x, y, {n: f[n][: len(x)] for n in layers}, {n: f[n][len(x) :] for n in layers})
     if reference is not None:
         missing = [k for k in out if k not in reference]
         if missing:
             raise ValueError(f"reference lacks the metric(s) {missing}")
         out = {k: v / reference[k] for k, v in out.items()}
+    return out
+
+
+def _pair_table(x: torch.Tensor, y: torch.Tensor, fx: Mapping, fy: Mapping) -> dict[str, float]:
+    """:func:`pair_distances`' numbers from features already computed: ``"L1"``, ``"L2"``, then
+    :func:`content_loss` of ``fx[n]`` and ``fy[n]`` for each layer ``n`` of ``fx`` (in its order).
+
+    :func:`percepkit.agreement.triplet_distances` uses it with features of a whole batch of triplets
+    from one forward pass (the reference's shared by both candidates)."""
+    out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, "l2"))}
+    out.update({n: float(content_loss(fx[n], fy[n])) for n in fx})
     return out
 
 

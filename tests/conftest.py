@@ -18,6 +18,18 @@ def rand19():
     return pk.load_backbone("vgg19-random", device="cpu", verbose=False)
 
 
+# notebook 09's triplet set at 128 px and its distances on efficientnet-lite0: shared by tests/test_judge.py
+# and tests/test_answers.py (computed once a session; a module may define its own `tset`)
+@pytest.fixture(scope="session")
+def tset():
+    return pk.make_triplets(128, seed=0)
+
+
+@pytest.fixture(scope="session")
+def dist(tset, lite):
+    return pk.triplet_distances(tset, lite, progress=False)
+
+
 @pytest.fixture(scope="session")
 def hed():
     return pk.load_backbone("vgg16-hed", device="cpu", verbose=False)

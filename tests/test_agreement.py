@@ -3,56 +3,23 @@
 Inputs are deliberately not degenerate: triplet sets built by hand with non-square images, several
 observers who guess, repeats shown swapped, unanswered items, ties within a non-zero tolerance,
 batches of triplets that straddle a chunk boundary. (tests/test_judge.py runs the same functions on
-notebook 08's real set; this file checks each number against a reference written without them.)
+notebook 09's real set; this file checks each number against a reference written without them. Answer
+files and pooling, percepkit.answers, are tests/test_answers.py's.)
 """
 
-import itertools
-import json
 import math
 
 import numpy as np
 import pytest
 import torch
 import torch.nn.functional as F
-from scipy import optimize, stats
+from scipy import optimize
 
 import percepkit as pk
-from oracles import gram, tiny_backbone, tiny_features
-from percepkit.agreement import Distances, Pooled
-from percepkit.triplets import Triplet, TripletSet
-
-H, W = 32, 48  # not square
-
-
-def hand_set(n=5, repeats=2, seed=0, order=None):
-    """A TripletSet built by hand: n triplets of (1, 3, 32, 48) images in [0, 1], a fixed order with swapped repeats."""
-    g = torch.Generator().manual_seed(seed)
-    trips = []
-    for i in range(n):
-        ref = torch.rand(1, 3, H, W, generator=g)
-        a = (ref + 0.05 * (i + 1) * torch.randn(1, 3, H, W, generator=g)).clamp(0, 1)
-        b = (0.7 * ref + 0.3 * torch.rand(1, 3, H, W, generator=g)).clamp(0, 1)
-        trips.append(Triplet(f"t{i:02d}", "hand", "noise", ref, a, b, ("a", "b"), False))
-    if order is None:
-        first = [(i, False) for i in (np.arange(n)[::-1] if n > 1 else [0])]
-        order = first + [(i, True) for i in range(repeats)]
-    return TripletSet(tuple(trips), tuple((int(i), bool(s)) for i, s in order), H, seed, repeats, f"hand{seed:08d}")
-
+from oracles import agreement_by_hand, gram, hand_set, self_agreement_by_pairs, tally_by_hand, tiny_backbone, tiny_features
+from percepkit.agreement import Distances
 
 # --- tally, picks, agreement, self_agreement ----------------------------------------------------
-
-
-def tally_by_hand(tset, *choice_lists):
-    counts = [[0, 0] for _ in tset.triplets]
-    for choices in choice_lists:
-        for k, c in enumerate(choices):
-            if c is None:
-                continue
-            i, swapped = tset.order[k]
-            shown_left_is_a = not swapped
-            chose_a = (c == "A") == shown_left_is_a
-            counts[i][0 if chose_a else 1] += 1
-    return np.array(counts, dtype=float)
 
 
 def test_tally_undoes_swaps_for_several_observers_with_gaps():
@@ -81,22 +48,6 @@ def picks_by_hand(d, tol):
     return np.array(out)
 
 
-def agreement_by_hand(d, counts, tol):
-    total, n = 0.0, 0
-    for (a, b), (ca, cb) in zip(d, counts):
-        if ca + cb == 0:
-            continue
-        p = ca / (ca + cb)
-        if abs(a - b) <= tol * max(abs(a), abs(b)):
-            total += 0.5
-        elif a < b:
-            total += p
-        else:
-            total += 1 - p
-        n += 1
-    return total / n
-
-
 def test_picks_and_agreement_match_hand_loops_with_ties_and_tolerance():
     d = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 1.0005], [1.0, 1.02], [3.0, 2.99], [0.5, 0.2], [4.0, 4.0]])
     counts = np.array([[3, 1], [1, 2], [0, 4], [2, 2], [5, 0], [0, 0], [1, 3]], dtype=float)
@@ -119,18 +70,6 @@ def test_agreement_is_symmetric_under_swapping_a_and_b():
     counts = rng.integers(0, 4, (20, 2)).astype(float)
     assert pk.agreement(d, counts) == pytest.approx(pk.agreement(d[:, ::-1], counts[:, ::-1]), abs=1e-12)
     assert pk.agreement(d, counts) + pk.agreement(d, counts[:, ::-1]) == pytest.approx(1.0, abs=1e-12)
-
-
-def self_agreement_by_pairs(counts):
-    """Enumerate every pair of answers to the same triplet (itertools) and count those that agree."""
-    fractions = []
-    for ca, cb in counts:
-        answers = ["A"] * int(ca) + ["B"] * int(cb)
-        if len(answers) < 2:
-            continue
-        pairs = list(itertools.combinations(answers, 2))
-        fractions.append(sum(x == y for x, y in pairs) / len(pairs))
-    return (float(np.mean(fractions)) if fractions else math.nan), len(fractions)
 
 
 def test_self_agreement_counts_agreeing_pairs():
@@ -371,138 +310,6 @@ def test_cross_validate_refuses_too_few_answers_and_wrong_shapes():
         pk.cross_validate(dist, np.zeros((23, 2)))
 
 
-# --- answer files --------------------------------------------------------------------------------
-
-
-def test_answer_file_holds_each_item_as_shown(tmp_path):
-    tset = hand_set(4, repeats=2)
-    choices = ["A", None, "B", "B", "A", "B"]
-    path = pk.save_answers(tmp_path / "sub" / "ada.json", tset, choices, observer="ada")
-    doc = json.loads(path.read_text())
-    assert doc["set"] == tset.fingerprint and doc["version"] == 1 and doc["observer"] == "ada"
-    assert (doc["size"], doc["seed"], doc["repeats"]) == (H, 0, 2)
-    assert [(it["triplet"], it["swapped"], it["choice"]) for it in doc["items"]] == [
-        ("t03", False, "A"), ("t02", False, None), ("t01", False, "B"), ("t00", False, "B"),
-        ("t00", True, "A"), ("t01", True, "B")]
-    assert pk.load_answers(path, tset) == choices
-    assert not list(path.parent.glob("*.tmp"))
-    # the same items under another set (same triplets, another fingerprint) are refused
-    other = TripletSet(tset.triplets, tset.order, H, 1, 2, "another00000")
-    with pytest.raises(ValueError, match="this set is 'another00000'"):
-        pk.load_answers(path, other)
-    # an item flipped from unswapped to swapped is refused
-    doc["items"][4]["swapped"] = False
-    path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="item 4 should be"):
-        pk.load_answers(path, tset)
-    doc["items"] = "none"
-    path.write_text(json.dumps(doc))
-    with pytest.raises(ValueError, match="expected 6 items"):
-        pk.load_answers(path, tset)
-    path.write_text(json.dumps([1, 2]))
-    with pytest.raises(ValueError, match="got 'list'"):
-        pk.load_answers(path, tset)
-    with pytest.raises(TypeError, match="list of 'A', 'B' or None"):
-        pk.save_answers(tmp_path / "x.json", tset, "AABBAB")
-
-
-# --- the confidence intervals ----------------------------------------------------------------------
-
-
-def wilson_by_hand(k, n, z):
-    p = k / n
-    denom = 1 + z * z / n
-    centre = (p + z * z / (2 * n)) / denom
-    half = z / denom * math.sqrt(p * (1 - p) / n + z * z / (4 * n * n))
-    return max(0.0, centre - half), min(1.0, centre + half)
-
-
-def test_wilson_matches_the_formula_and_scipy_binomtest():
-    for k, n in [(8, 10), (0, 10), (10, 10), (37, 120), (3.5, 9)]:
-        assert pk.wilson(k, n) == pytest.approx(wilson_by_hand(k, n, 1.96), abs=1e-12)
-        z = stats.norm.ppf(0.95)
-        assert pk.wilson(k, n, z) == pytest.approx(wilson_by_hand(k, n, z), abs=1e-12)
-    ci = stats.binomtest(37, 120).proportion_ci(0.95, method="wilson")
-    assert pk.wilson(37, 120, stats.norm.ppf(0.975)) == pytest.approx((ci.low, ci.high), abs=1e-9)
-    for bad in [(-1, 10), (3, 0), (0, 0), (11, 10), (0, -2)]:
-        with pytest.raises(ValueError, match=r"^expected 0 <= k <= n and n > 0; got k="):
-            pk.wilson(*bad)
-    assert pk.wilson(1, 1) == pytest.approx(wilson_by_hand(1, 1, 1.96))  # one answer is enough
-    for n in range(1, 60):  # the interval stays inside [0, 1] where rounding would step out
-        lo, hi = pk.wilson(n, n)
-        assert hi <= 1.0 and pk.wilson(0, n)[0] >= 0.0
-    assert max(pk.wilson(n, n)[1] for n in range(1, 60)) == 1.0
-
-
-def test_pool_answers_wilson_counts_every_answer(tmp_path):
-    tset = hand_set(5, repeats=3)
-    d1 = np.array([[1, 2], [3, 2], [1, 1], [0.5, 0.7], [2, 1]], dtype=float)
-    d2 = d1[:, ::-1].copy()
-    dist = Distances({"m1": d1, "m2": d2}, ("x",), np.zeros((5, 2, 1)), "fake")
-    obs = [pk.simulate_observer(tset, d1, lapse=0.6, seed=s) for s in range(3)]
-    obs[0][1] = None
-    path = pk.save_answers(tmp_path / "o0.json", tset, obs[0])
-    pooled = pk.pool_answers([path, obs[1], obs[2]], tset, dist, method="wilson", level=0.9)
-    counts = tally_by_hand(tset, *obs)
-    np.testing.assert_array_equal(pooled.counts, counts)
-    assert pooled.n_observers == 3 and pooled.method == "wilson"
-    z = stats.norm.ppf(0.95)
-    for name, d in dist.table.items():
-        k = 0.0
-        for (a, b), (ca, cb) in zip(d, counts):  # each answer the metric agrees with: 1, a tie: ½
-            k += 0.5 * (ca + cb) if abs(a - b) <= 1e-3 * max(a, b) else (ca if a < b else cb)
-        n = counts.sum()
-        assert pooled.agreement[name] == pytest.approx(k / n, abs=1e-12)
-        assert pooled.ci[name] == pytest.approx(wilson_by_hand(k, n, z), abs=1e-9)
-    assert pooled.agreement["m1"] + pooled.agreement["m2"] == pytest.approx(1.0)
-    pairs_k = sum(ca * (ca - 1) / 2 + cb * (cb - 1) / 2 for ca, cb in counts if ca + cb >= 2)
-    pairs_n = sum((ca + cb) * (ca + cb - 1) / 2 for ca, cb in counts if ca + cb >= 2)
-    assert pooled.ceiling[0] == pytest.approx(pairs_k / pairs_n)
-    assert pooled.ceiling[1] == pytest.approx(wilson_by_hand(pairs_k, pairs_n, z), abs=1e-9)
-    assert "m1" in pooled.table() and "%" in pooled.table()
-
-
-def test_pool_answers_bootstrap_resamples_observers_and_triplets():
-    tset = hand_set(6, repeats=4)
-    rng0 = np.random.default_rng(8)
-    d1, d2 = rng0.random((6, 2)), rng0.random((6, 2))
-    dist = Distances({"m1": d1, "m2": d2}, ("x",), np.zeros((6, 2, 1)), "fake")
-    obs = [pk.simulate_observer(tset, d1, lapse=0.7, seed=s) for s in range(4)]
-    pooled = pk.pool_answers(obs, tset, dist, n_boot=300, level=0.8, seed=3)
-    per = [tally_by_hand(tset, o) for o in obs]
-    counts = sum(per)
-    for name, d in dist.table.items():
-        assert pooled.agreement[name] == pytest.approx(agreement_by_hand(d, counts, 1e-3), abs=1e-12)
-    # the documented resampling, written out with the same seeded generator
-    rng = np.random.default_rng(3)
-    boot = {m: [] for m in dist.table}
-    ceil = []
-    for _ in range(300):
-        t = rng.integers(0, 6, 6)
-        who = rng.integers(0, 4, 4)
-        c = sum(per[j] for j in who)[t]
-        for m, d in dist.table.items():
-            boot[m].append(agreement_by_hand(d[t], c, 1e-3) if c.sum() else np.nan)
-        ceil.append(self_agreement_by_pairs(c)[0])
-    for m in dist.table:
-        assert pooled.ci[m] == pytest.approx(tuple(np.nanpercentile(boot[m], [10, 90])), abs=1e-12)
-        lo, hi = pooled.ci[m]
-        assert lo < hi
-    assert pooled.ceiling[0] == pytest.approx(self_agreement_by_pairs(counts)[0])
-    assert pooled.ceiling[1] == pytest.approx(tuple(np.nanpercentile(ceil, [10, 90])), abs=1e-12)
-
-
-def test_pool_answers_refuses_bad_arguments():
-    tset = hand_set(3, repeats=1)
-    dist = Distances({"m": np.ones((3, 2))}, ("x",), np.zeros((3, 2, 1)), "fake")
-    with pytest.raises(ValueError, match="level"):
-        pk.pool_answers([["A"] * 4], tset, dist, level=1.0)
-    with pytest.raises(ValueError, match="Distances of this triplet set"):
-        pk.pool_answers([["A"] * 4], tset, Distances({}, (), np.zeros((4, 2, 1)), "x"))
-    with pytest.raises(ValueError, match="Distances of this triplet set"):
-        pk.pool_answers([["A"] * 4], tset, {"m": np.ones((3, 2))})
-
-
 # --- distances on a hand-built set -----------------------------------------------------------------
 
 
@@ -569,60 +376,16 @@ def test_the_features_of_a_candidate_are_not_those_of_another_triplet(tiny):
         assert dist[l][i, 1] == pytest.approx(float(F.mse_loss(f[2:3], f[:1])), rel=1e-5)
 
 
-def test_pool_answers_bootstrap_with_sparse_answers_and_its_defaults():
-    import warnings
-
-    tset = hand_set(6, repeats=0)
-    rng0 = np.random.default_rng(1)
-    dist = Distances({"m": rng0.random((6, 2))}, ("x",), np.zeros((6, 2, 1)), "fake")
-    obs = [["A", None, None, "B", None, None], [None, None, "B", None, None, "A"]]  # 4 of 6 triplets, once each
-    with warnings.catch_warnings():
-        warnings.simplefilter("error")  # no All-NaN slice: the ceiling is not computed without a repeat
-        pooled = pk.pool_answers(obs, tset, dist, n_boot=200, level=0.9, seed=5)
-    assert pooled.ceiling[0] != pooled.ceiling[0] and len(pooled.ceiling[1]) == 2
-    assert all(v != v for v in pooled.ceiling[1])
-    assert pooled.n_observers == 2 and pooled.method == "bootstrap"
-    np.testing.assert_array_equal(pooled.counts, tally_by_hand(tset, *obs))
-    per = [tally_by_hand(tset, o) for o in obs]
-    rng = np.random.default_rng(5)
-    boot = []
-    for _ in range(200):  # resamples that draw only unanswered triplets score nothing (NaN, left out)
-        t = rng.integers(0, 6, 6)
-        c = sum(per[j] for j in rng.integers(0, 2, 2))[t]
-        boot.append(agreement_by_hand(dist["m"][t], c, 1e-3) if c.sum() else np.nan)
-    assert np.isnan(boot).any()
-    assert pooled.ci["m"] == pytest.approx(tuple(np.nanpercentile(boot, [5, 95])), abs=1e-12)
-    rich = hand_set(6, repeats=4)
-    many = [pk.simulate_observer(rich, dist["m"], lapse=0.7, seed=s) for s in range(4)]
-
-    def summary(**kw):
-        p = pk.pool_answers(many, rich, dist, **kw)
-        return p.ci["m"], p.ceiling[1]
-
-    default = summary()
-    assert default == summary(n_boot=2000, level=0.95, seed=0)
-    assert default != summary(seed=1)
-    wil = pk.pool_answers(obs, tset, dist, method="wilson")  # no repeat: no ceiling, and no error
-    assert wil.ceiling[0] != wil.ceiling[0] and all(v != v for v in wil.ceiling[1])
-    lines = wil.table().split("\n")
-    assert lines == [f"{'m':24s} {wil.agreement['m']:6.1%}   [{wil.ci['m'][0]:6.1%}, {wil.ci['m'][1]:6.1%}]"]
-    two = Pooled({"a": 0.5, "b": 0.25}, {"a": (0.1, 0.9), "b": (0.0, 1.0)}, (0.5, (0, 1)), None, 1, "wilson")
-    assert two.table() == "a                         50.0%   [ 10.0%,  90.0%]\nb                         25.0%   [  0.0%, 100.0%]"
-
-
-def test_pool_answers_messages_name_the_problem():
-    tset = hand_set(3, repeats=1)
-    dist = Distances({"m": np.ones((3, 2))}, ("x",), np.zeros((3, 2, 1)), "fake")
-    with pytest.raises(ValueError, match=r"^expected method 'bootstrap' or 'wilson'; got 't'$"):
-        pk.pool_answers([["A"] * 4], tset, dist, method="t")
-    for level in (0.0, 1.0, 1.5):
-        with pytest.raises(ValueError, match=r"^expected 0 < level < 1; got"):
-            pk.pool_answers([["A"] * 4], tset, dist, level=level)
-    with pytest.raises(ValueError, match=r"^expected a list of answer files or choice lists, one per observer; "
-                                         r"got one path 'a\.json' \(wrap it in a list\)$"):
-        pk.pool_answers("a.json", tset, dist)
-    with pytest.raises(ValueError, match=r"^expected a non-empty list of answer files or choice lists, one per observer$"):
-        pk.pool_answers([], tset, dist)
+def test_triplet_distances_are_pair_distances_of_each_candidate_and_its_reference(tiny):
+    # one recipe (losses._pair_table): the batched columns are pk.pair_distances(candidate, reference)
+    tset = hand_set(3, repeats=0, seed=5)
+    dist = pk.triplet_distances(tset, tiny, batch=2, progress=False, lpips=False)
+    for i, t in enumerate(tset.triplets):
+        for c, cand in enumerate((t.a, t.b)):
+            pair = pk.pair_distances(cand, t.reference, tiny)
+            assert [dist["L1"][i, c], dist["L2 / PSNR"][i, c]] == [pair["L1"], pair["L2"]]  # same ops on the same pixels
+            assert [dist[l][i, c] for l in tiny.default_layers] == pytest.approx([pair[l] for l in tiny.default_layers],
+                                                                                 rel=1e-6)  # batch of 6 vs 2 images
 
 
 # --- what mutation testing asked for: messages whole, defaults, limits ------------------------------
@@ -669,8 +432,6 @@ def test_defaults_written_out():
     assert defaults(pk.simulate_observer) == {"d": None, "lapse": 0.3, "seed": 0}
     assert defaults(pk.fit_layer_weights) == {"l2": 0.01, "max_iter": 100}
     assert defaults(pk.cross_validate) == {"folds": 5, "repeats": 20, "seed": 0, "l2": 0.01}
-    assert defaults(pk.pool_answers) == {"method": "bootstrap", "n_boot": 2000, "level": 0.95, "seed": 0}
-    assert defaults(pk.save_answers) == {"observer": ""}
     assert defaults(pk.picks) == {"tie_rtol": 1e-3} and defaults(pk.agreement) == {"tie_rtol": 1e-3, "triplets": None}
     tset = hand_set(4, repeats=2)
     d = np.array([[1.0, 2.0], [2.0, 1.0], [1.0, 3.0], [3.0, 1.0]])
@@ -707,35 +468,6 @@ def test_triplet_distances_with_chosen_layers_small_energies_and_lpips_by_defaul
     assert "distances on tiny" in capsys.readouterr().err  # the bar, named after the backbone
 
 
-def test_answer_file_format_nested_folder_and_every_refusal(tmp_path):
-    import re
-
-    tset = hand_set(3, repeats=1)
-    path = pk.save_answers(tmp_path / "a" / "b" / "c.json", tset, ["A", None, "B", "A"])
-    text = path.read_text()
-    assert text.startswith('{\n "format": "percepkit-2afc",\n "version": 1,')  # indent 1
-    doc = json.loads(text)
-    assert doc["observer"] == "" and re.fullmatch(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d[+-]\d{4}", doc["saved"])
-    bad = tmp_path / "bad.json"
-    cases = [
-        ("{not json", rf"^{re.escape(str(bad))}: expected a JSON answers file \(percepkit-2afc\); it is not valid JSON \("),
-        (json.dumps({"format": "x"}), rf"^{re.escape(str(bad))}: expected a 'percepkit-2afc' answers file \(key 'format'\); "
-                                      r"got 'x'$"),
-        (json.dumps("text"), r": expected a 'percepkit-2afc' answers file \(key 'format'\); got 'str'$"),
-        (json.dumps(dict(doc, set="0123", size=64, seed=5, repeats=2)),
-         rf"^{re.escape(str(bad))}: answers to triplet set '0123' \(size 64, seed 5, repeats 2\); this set is "
-         rf"'{tset.fingerprint}' \(size 32, seed 0, repeats 1\)$"),
-        (json.dumps(dict(doc, items={"a": 1})), r": expected 4 items \(one per triplet shown\); got dict$"),
-        (json.dumps(dict(doc, items=doc["items"][:2])), r": expected 4 items \(one per triplet shown\); got 2$"),
-        (json.dumps(dict(doc, items=[*doc["items"][:3], "x"])),
-         r": item 3 should be \{'triplet': 't00', 'swapped': True\}; got 'x'$"),
-    ]
-    for content, message in cases:
-        bad.write_text(content)
-        with pytest.raises(ValueError, match=message):
-            pk.load_answers(bad, tset)
-
-
 def test_cross_validation_shares_when_nothing_is_learnt():
     rng = np.random.default_rng(3)
     n, L = 20, 3
@@ -757,22 +489,6 @@ def test_cross_validate_defaults_behave_as_written_out():
     assert cv.fitted == pytest.approx(fitted, abs=1e-12) and cv.chosen == pytest.approx(chosen, abs=1e-12)
     np.testing.assert_allclose([cv.weights[l] for l in dist.layers], pk.fit_layer_weights(x[seen], p[seen], l2=0.01),
                                rtol=1e-12)
-
-
-def test_pool_answers_bootstrap_scores_triplets_answered_once():
-    tset = hand_set(6, repeats=0)
-    dist = Distances({"m": np.random.default_rng(1).random((6, 2))}, ("x",), np.zeros((6, 2, 1)), "fake")
-    obs = ["A", "B", "B", "A", "A", "B"]  # one observer, each triplet once
-    pooled = pk.pool_answers([obs], tset, dist, n_boot=100, level=0.9, seed=3)
-    per = tally_by_hand(tset, obs)
-    rng = np.random.default_rng(3)
-    boot = []
-    for _ in range(100):
-        t = rng.integers(0, 6, 6)
-        rng.integers(0, 1, 1)  # the resampled observer: always the one
-        boot.append(agreement_by_hand(dist["m"][t], per[t], 1e-3))
-    assert np.isfinite(pooled.ci["m"]).all()
-    assert pooled.ci["m"] == pytest.approx(tuple(np.percentile(boot, [5, 95])), abs=1e-12)
 
 
 def test_simulate_observer_default_seed_and_lapse_by_what_they_draw():

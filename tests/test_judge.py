@@ -1,8 +1,7 @@
 """Notebook 09's pure parts against independent oracles: the triplet set, 2AFC scoring, the
-observer's consistency, calibration, answer files, pooling with intervals, and the panel's logic."""
+observer's consistency, calibration, and the panel's logic (answer files and pooling with intervals on
+the same set: tests/test_answers.py; the set and its distances are conftest's fixtures)."""
 
-import dataclasses
-import json
 import math
 
 import numpy as np
@@ -10,20 +9,9 @@ import pytest
 import torch
 
 import percepkit as pk
-from percepkit.agreement import Distances
 from percepkit.triplets import MATCH_RTOL, TripletSet
 
 SIZE = 128
-
-
-@pytest.fixture(scope="module")
-def tset():
-    return pk.make_triplets(SIZE, seed=0)
-
-
-@pytest.fixture(scope="module")
-def dist(tset, lite):
-    return pk.triplet_distances(tset, lite, progress=False)
 
 
 def np_mse(x, y):  # an oracle that does not go through percepkit
@@ -200,86 +188,6 @@ def test_cross_validation_finds_a_mix_of_layers(tset, dist):
     assert cv.in_sample >= 0.9
     with pytest.raises(ValueError, match="at least 10 answered triplets"):
         pk.cross_validate(dist, np.zeros((30, 2)))
-
-
-# --- answer files and pooling -------------------------------------------------------------------
-
-
-def test_answer_files_round_trip_and_refuse_bad_input(tset, tmp_path):
-    choices = pk.simulate_observer(tset, None, seed=3)
-    choices[5] = None
-    path = pk.save_answers(tmp_path / "a.json", tset, choices, observer="ada")
-    assert pk.load_answers(path, tset) == choices
-    doc = json.loads(path.read_text())
-    assert doc["format"] == "percepkit-2afc" and doc["observer"] == "ada" and len(doc["items"]) == 40
-
-    bad = tmp_path / "bad.json"
-    bad.write_text("{not json")
-    with pytest.raises(ValueError, match="not valid JSON"):
-        pk.load_answers(bad, tset)
-    bad.write_text(json.dumps({"format": "something else"}))
-    with pytest.raises(ValueError, match="expected a 'percepkit-2afc' answers file"):
-        pk.load_answers(bad, tset)
-    with pytest.raises(ValueError, match="this set is"):
-        pk.load_answers(path, dataclasses.replace(tset, seed=1, fingerprint="0123456789ab"))
-    short = dict(doc, items=doc["items"][:3])
-    bad.write_text(json.dumps(short))
-    with pytest.raises(ValueError, match="expected 40 items .* got 3"):
-        pk.load_answers(bad, tset)
-    moved = dict(doc, items=[doc["items"][1], doc["items"][0], *doc["items"][2:]])
-    bad.write_text(json.dumps(moved))
-    with pytest.raises(ValueError, match="item 0 should be"):
-        pk.load_answers(bad, tset)
-    wrong = dict(doc, items=[dict(it, choice="left") for it in doc["items"]])
-    bad.write_text(json.dumps(wrong))
-    with pytest.raises(ValueError, match="'left'"):
-        pk.load_answers(bad, tset)
-
-
-def test_wilson_by_hand():
-    lo, hi = pk.wilson(8, 10)
-    assert (lo, hi) == (pytest.approx(0.4902, abs=1e-4), pytest.approx(0.9433, abs=1e-4))
-    assert pk.wilson(0, 10) == (0.0, pytest.approx(0.2775, abs=1e-4))
-    with pytest.raises(ValueError):
-        pk.wilson(11, 10)
-
-
-def test_pooling_by_hand(tset, dist, tmp_path):
-    # two observers who disagree on every item: every triplet splits evenly
-    files = [pk.save_answers(tmp_path / f"{k}.json", tset, [c] * 40) for k, c in enumerate("AB")]
-    for method in ("bootstrap", "wilson"):
-        pooled = pk.pool_answers(files, tset, dist, method=method, n_boot=200)
-        assert pooled.n_observers == 2 and pooled.counts.sum() == 80
-        assert all(v == pytest.approx(0.5) for v in pooled.agreement.values())
-    # pairs of answers to a repeated triplet: obs 1 said a, b; obs 2 said b, a → 2 of 6 pairs agree
-    k, n = 10 * 2, 20 * 1 + 10 * 6  # 20 triplets shown once: 1 pair each, none agree; 10 repeated: 2 of 6 pairs
-    assert pooled.ceiling[0] == pytest.approx(k / n)
-    assert pooled.ceiling[1] == pytest.approx(pk.wilson(k, n), rel=1e-4)  # z = 1.95996… vs 1.96
-
-
-def test_pooled_interval_when_everyone_agrees_with_a_metric(tset):
-    always_a = np.tile([0.0, 1.0], (30, 1))
-    fake = Distances({"always A": always_a}, ("x",), np.zeros((30, 2, 1)), "none")
-    a_choices = ["B" if s else "A" for _, s in tset.order]  # canonical a, every time
-    pooled = pk.pool_answers([a_choices] * 5, tset, fake, n_boot=300)
-    assert pooled.agreement["always A"] == 1.0 and pooled.ci["always A"] == (1.0, 1.0)
-    assert pooled.ceiling == (1.0, (1.0, 1.0))
-
-
-def test_more_observers_narrow_the_interval_but_not_to_zero(tset, dist):
-    def width(n):
-        obs = [pk.simulate_observer(tset, dist["SSIM"], lapse=0.6, seed=s) for s in range(n)]
-        lo, hi = pk.pool_answers(obs, tset, dist, n_boot=400).ci["SSIM"]
-        return hi - lo
-
-    w1, w30 = width(1), width(30)
-    assert w30 < w1 and w30 > 0.02  # the triplets are resampled too: 30 of them leave some uncertainty
-    with pytest.raises(ValueError, match="non-empty list"):
-        pk.pool_answers([], tset, dist)
-    with pytest.raises(ValueError, match="wrap it in a list"):
-        pk.pool_answers("answers.json", tset, dist)
-    with pytest.raises(ValueError, match="method"):
-        pk.pool_answers([["A"] * 40], tset, dist, method="t-test")
 
 
 # --- the panel (no browser) ----------------------------------------------------------------------

@@ -11,7 +11,7 @@ PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "cache", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
          "optimize", "superres",
-         "training", "plot", "widgets", "triplets", "agreement", "judge", "exercises", "cli"]
+         "training", "plot", "widgets", "triplets", "agreement", "answers", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():

@@ -45,6 +45,7 @@ TESTS = {
     "weights": ["tests/test_oracles_weights.py"],
     "optimize": ["tests/test_oracles_optimize.py"],
     "agreement": ["tests/test_agreement.py"],
+    "answers": ["tests/test_answers.py"],
     "triplets": ["tests/test_triplets.py"],
     "forensics": ["tests/test_oracles_forensics.py", "tests/test_forensics.py"],
     "texture": ["tests/test_oracles_texture.py", "tests/test_texture.py"],
@@ -130,8 +131,8 @@ HAND_MUTANTS_22 = [
      "cross_validate: the held-out fold leaks into training"),
     ("agreement", "x_all = dist.relative[:, 1, :] - dist.relative[:, 0, :]", "x_all = dist.relative[:, 0, :] - dist.relative[:, 1, :]",
      "cross_validate: distance differences with the wrong sign"),
-    ("agreement", "z * z / (4 * n * n)", "z * z / (4 * n)", "wilson: a term of the half-width off by a factor n"),
-    ("agreement", "float((pk_ * counts[:, 0] + (1 - pk_) * counts[:, 1]).sum()), float(counts.sum())",
+    ("answers", "z * z / (4 * n * n)", "z * z / (4 * n)", "wilson: a term of the half-width off by a factor n"),
+    ("answers", "float((pk_ * counts[:, 0] + (1 - pk_) * counts[:, 1]).sum()), float(counts.sum())",
      "float((pk_ * counts[:, 0] + (1 - pk_) * counts[:, 1]).sum()), float(counts[:, 0].sum())",
      "pool_answers (wilson): only A answers counted in n"),
     ("triplets", "m = x.mean(dim=(2, 3), keepdim=True)\n    return (m + c", "m = x.mean()\n    return (m + c",
@@ -329,7 +330,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above: the feature loss resolves the same backbone itself',
     ('percepkit.losses.xǁCombinedLossǁ__init____mutmut_53', 'if lambda_perc > 0 or lambda_style > 1:'):
         'equivalent — as above',
-    ('percepkit.losses.x_pair_distances__mutmut_41', 'out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, ))}'):
+    ('percepkit.losses.x__pair_table__mutmut_21', 'out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, ))}'):
         'equivalent — pixel_loss\'s default kind is "l2"',
     ('percepkit.backbones.x__geometry__mutmut_1', 'yield m.kernel_size[1], m.stride[0], m.padding[0], m.dilation[0], False, m.out_channels'):
         'equivalent — every conv and pool in the package is square (kernel, stride, padding, dilation equal along H and W); describe() and min_size() assume it',
@@ -436,11 +437,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above',
     ('percepkit.agreement.x_self_agreement__mutmut_22', 'k, n = counts[use, 1], n[use]'):
         'equivalent — k(k−1) + (n−k)(n−k−1) is symmetric in k and n − k: counting B answers instead of A gives the same pairs',
-    ('percepkit.agreement.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
+    # (_agreeing_pairs, pool_answers and save_answers are answers.py's since issue 21: same functions, same mutant numbers)
+    ('percepkit.answers.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
         'equivalent — as above: agreeing pairs are symmetric in A and B',
-    ('percepkit.agreement.x__agreeing_pairs__mutmut_5', 'use = None'):
+    ('percepkit.answers.x__agreeing_pairs__mutmut_5', 'use = None'):
         'equivalent — a triplet answered once or never adds 0 agreeing pairs and 0 pairs (n(n−1) = 0), so summing over all is the same',
-    ('percepkit.agreement.x_pool_answers__mutmut_3',
+    ('percepkit.answers.x_pool_answers__mutmut_3',
      'def pool_answers(sources, tset: TripletSet, dist: Distances, method: str = "bootstrap", n_boot: int = 2001,'):
         'not observable here — one resample more out of 2000 leaves the percentiles of these discrete agreements where they '
         'were on every test problem (measured: identical intervals)',
@@ -541,9 +543,9 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above, a draw of exactly 0.5',
     ('percepkit.agreement.x_fit_layer_weights__mutmut_40', 'scale[scale == 0] = 2.0'):
         'equivalent — a column that is all zeros has zero gradient and stays at weight 0, and 0 / 2 = 0 / 1',
-    ('percepkit.agreement.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
+    ('percepkit.answers.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
         'equivalent — the temporary file is renamed over the answers file at once; its name is never left behind',
-    ('percepkit.agreement.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
+    ('percepkit.answers.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
         'equivalent — as above',
     ('percepkit.agreement.x_triplet_distances__mutmut_46', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=None):'):
         "equivalent — None is falsy exactly like False for tqdm's leave",
