@@ -237,3 +237,57 @@ def test_shape_type_and_size_errors(ours, pair):
 def test_repr_says_the_input_range(ours):
     assert ours.extra_repr() == ("backbone='vgg16-lpips', layers=['relu1_2', 'relu2_2', 'relu3_3', 'relu4_3', 'relu5_3'], "
                                  "reduction='none', input range [0, 1]")
+
+
+# --- the constructor's checks, the unit vectors and the input checks, called in each test ----------------
+
+
+def test_unit_divides_by_the_length_plus_lpips_epsilon():
+    from percepkit.lpips import _unit
+
+    f = torch.zeros(1, 2, 1, 2, dtype=torch.float64)
+    f[0, :, 0, 0] = torch.tensor([3.0, 4.0])  # length 5
+    f[0, :, 0, 1] = torch.tensor([3e-10, 4e-10])  # length 5e-10: the epsilon (1e-10) matters here
+    u = _unit(f)
+    assert u[0, :, 0, 0].tolist() == pytest.approx([3 / (5 + 1e-10), 4 / (5 + 1e-10)])
+    assert u[0, :, 0, 1].tolist() == pytest.approx([3e-10 / 6e-10, 4e-10 / 6e-10])
+
+
+def test_checkpoint_weights_are_checked_by_name_and_shape(monkeypatch):
+    import percepkit.lpips as lp
+
+    good = read_lpips_checkpoint()
+    missing = {k: v for k, v in good.items() if k != "NetLinLayer_2/Conv_0/kernel"}
+    monkeypatch.setattr(lp, "read_lpips_checkpoint", lambda: missing)
+    with pytest.raises(ValueError, match=r"^LPIPS checkpoint: NetLinLayer_2/Conv_0/kernel is missing, "
+                                         r"expected shape \(1, 1, 256, 1\)$"):
+        pk.LPIPS()
+    wrong = {**good, "NetLinLayer_0/Conv_0/kernel": np.zeros((1, 1, 3, 1), dtype=np.float32)}
+    monkeypatch.setattr(lp, "read_lpips_checkpoint", lambda: wrong)
+    with pytest.raises(ValueError, match=r"^LPIPS checkpoint: NetLinLayer_0/Conv_0/kernel is shape \(1, 1, 3, 1\), "
+                                         r"expected shape \(1, 1, 64, 1\)$"):
+        pk.LPIPS()
+
+
+def test_a_new_lpips_is_frozen_and_stays_in_eval_mode():
+    m = pk.LPIPS()
+    assert not any(p.requires_grad for p in m.parameters()) and not m.training
+    assert all(not b.requires_grad for b in m.buffers())
+    m.train()
+    assert not m.training and not m.backbone.training
+
+
+def test_inputs_with_inf_or_just_outside_the_range_are_refused():
+    m = pk.LPIPS()
+    x = torch.full((1, 3, 32, 32), 0.5, dtype=torch.float64)
+    edge = x.clone()
+    edge[0, 0, 0, 0] = -1e-3  # exactly at the tolerance: accepted
+    assert float(m(edge, edge.clone())) == 0.0
+    below = x.clone()
+    below[0, 0, 0, 0] = -1.0001e-3
+    with pytest.raises(ValueError, match=r"takes \[0,1\]"):
+        m(below, x)
+    inf = x.clone()
+    inf[0, 1, 2, 3] = float("inf")  # only the maximum is not finite
+    with pytest.raises(ValueError, match="^y contains NaN or Inf$"):
+        m(x, inf)

@@ -667,6 +667,34 @@ EQUIVALENT_T22B: dict[tuple[str, str], str] = {
 }
 EQUIVALENT.update(EQUIVALENT_T22B)
 
+# Survivors explained while finishing issue 22 on main (cache, lpips, srnets, judge, doctor, triplets).
+EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
+    ('percepkit.cache.x_load_or_compute__mutmut_5', 'data = torch.load(path, weights_only=None)'):
+        'not observable with the torch installed here: since torch 2.6 torch.load defaults to weights_only=True, so None (use the default) loads the same; on torch 2.1-2.5 it would unpickle code, which tests/test_cache.py::test_load_refuses_pickled_code would catch there',
+    ('percepkit.cache.x_load_or_compute__mutmut_7', 'data = torch.load(path, )'):
+        'not observable with the torch installed here: since torch 2.6 torch.load defaults to weights_only=True; on torch 2.1-2.5 test_load_refuses_pickled_code would catch it',
+    ('percepkit.lpips.xǁLPIPSǁtrain__mutmut_1', 'def train(self, mode: bool = False):'):
+        'equivalent: train() ignores its argument and always calls super().train(False), whatever the default',
+    ('percepkit.lpips.xǁLPIPSǁ__init____mutmut_52', 'self.to(None)'):
+        'not observable here: .to(None) moves nothing, and the backbone LPIPS shares is on the CPU, where the buffers already are; it would differ only for a backbone loaded on a GPU',
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_4', 'check_image(x, what, rgb=True, finite=None)  # type, shape, dtype: cheap, no scan'):
+        "equivalent: None is falsy like False for check_image's finite flag",
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_7', 'check_image(x, what, finite=False)  # type, shape, dtype: cheap, no scan'):
+        "equivalent: check_image's rgb flag defaults to True",
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_8', 'check_image(x, what, rgb=True, )  # type, shape, dtype: cheap, no scan'):
+        "equivalent for a caller: check_image then refuses NaN/Inf itself with the same message ('<what> contains NaN or Inf') before LPIPS's own check; only a second scan of the input is added",
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_10', 'check_image(x, what, rgb=True, finite=True)  # type, shape, dtype: cheap, no scan'):
+        "equivalent for a caller: check_image then refuses NaN/Inf itself with the same message ('<what> contains NaN or Inf'); only a second scan of the input is added",
+    ('percepkit.lpips.xǁLPIPSǁ_features__mutmut_2', 'return self.backbone(self.backbone.normalize(x.float()), None, normalize=False)'):
+        "equivalent: vgg16-lpips's default layers are exactly LPIPS_LAYERS (relu1_2, relu2_2, relu3_3, relu4_3, relu5_3), in that order",
+    ('percepkit.lpips.xǁLPIPSǁ_features__mutmut_5', 'return self.backbone(self.backbone.normalize(x.float()), normalize=False)'):
+        "equivalent: vgg16-lpips's default layers are exactly LPIPS_LAYERS, in that order",
+    ('percepkit.lpips.xǁLPIPSǁ_features__mutmut_3', 'return self.backbone(self.backbone.normalize(x.float()), self.layers, normalize=None)'):
+        "equivalent: None is falsy like False for the backbone's normalize flag",
+# --- end of EQUIVALENT_MAIN ---
+}
+EQUIVALENT.update(EQUIVALENT_MAIN)
+
 
 def _status(code) -> str:
     # mutmut's own table (mutmut/stats.py): 1 and 3 killed, 0 survived, 5/33 no tests, 36/24/152/255 timeout.
