@@ -695,6 +695,45 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
 
+# superres.py (issue 22, t22c): the survivors in _solve, superres_problem, solve_combined, SuperResolution.upsample,
+# _layers and Result that tests/test_oracles_superres.py cannot kill, each with the reason.
+EQUIVALENT_T22C: dict[tuple[str, str], str] = {
+    ('percepkit.superres.xǁSuperResolutionǁupsample__mutmut_8',
+     'return F.interpolate(x, scale_factor=self.factor, mode="bicubic", align_corners=None).clamp(0, 1)'):
+        "equivalent — F.interpolate reads align_corners=None as False for mode='bicubic' without a warning",
+    ('percepkit.superres.xǁSuperResolutionǁupsample__mutmut_12',
+     'return F.interpolate(x, scale_factor=self.factor, mode="bicubic", ).clamp(0, 1)'):
+        "equivalent — F.interpolate's align_corners defaults to None, read as False for mode='bicubic'",
+    ('percepkit.superres.x_superres_problem__mutmut_59', 'prob = SuperResolution(name, truth, down, None, truth, [], factor)'):
+        'equivalent — the placeholder start is replaced by prob.upsample(down) on the next line, before anything reads it',
+    ('percepkit.superres.x_superres_problem__mutmut_60', 'prob = SuperResolution(name, truth, down, truth, None, [], factor)'):
+        'equivalent — the placeholder candidates are replaced by torch.cat(cands) before anything reads them',
+    ('percepkit.superres.x_superres_problem__mutmut_61', 'prob = SuperResolution(name, truth, down, truth, truth, None, factor)'):
+        'equivalent — the placeholder offsets are replaced by the drawn offsets before anything reads them',
+    ('percepkit.superres.x__solve__mutmut_16', 'with torch.random.fork_rng(devices=None):  # seeded critic, the caller\'s random stream untouched'):
+        "not observable here (CPU only) — devices=None also forks every CUDA device's generator, and there is none; "
+        'with CUDA it would save and restore generators that the critic, initialised on the CPU, never draws from',
+    ('percepkit.superres.x__solve__mutmut_36', 'loss = CombinedLoss(lambdas=weights, backbone=backbone, layers=layers,'):
+        'equivalent — "l2" is CombinedLoss\'s default pixel_kind',
+    ('percepkit.superres.x__solve__mutmut_44',
+     'style_layers=style_layers, discriminator=disc if (weights.adv > 0) or True else None)'):
+        'equivalent — a CombinedLoss whose λ_adv is 0 never calls its discriminator (and nothing reads its parameters)',
+    ('percepkit.superres.x__solve__mutmut_45', 'style_layers=style_layers, discriminator=disc if weights.adv >= 0 else None)'):
+        'equivalent — a CombinedLoss whose λ_adv is 0 never calls its discriminator (and nothing reads its parameters)',
+    ('percepkit.superres.x__solve__mutmut_93', 'opt_d.zero_grad(set_to_none=None)'):
+        "equivalent — zeroed instead of None: every critic parameter gets a gradient from d_loss.backward() each step and "
+        'nothing else accumulates into them (the image terms use autograd.grad w.r.t. the image only), so Adam sees the same',
+    ('percepkit.superres.x__solve__mutmut_94', 'opt_d.zero_grad(set_to_none=False)'):
+        "equivalent — zeroed instead of None: every critic parameter gets a gradient from d_loss.backward() each step and "
+        'nothing else accumulates into them (the image terms use autograd.grad w.r.t. the image only), so Adam sees the same',
+    ('percepkit.superres.x__solve__mutmut_109',
+     'd_loss = adversarial_loss(disc(real), True) + adversarial_loss(disc(x), None)'):
+        'equivalent — adversarial_loss reads its label by truth value: None, like False, gives the all-fake target 0',
+    ('percepkit.superres.x__solve__mutmut_134', 'x, hist = optimize_image(Cycling(), x0, steps=steps, lr=lr, progress=progress,'):
+        'equivalent — "adam" is optimize_image\'s default optimizer',
+}
+EQUIVALENT.update(EQUIVALENT_T22C)
+
 
 def _status(code) -> str:
     # mutmut's own table (mutmut/stats.py): 1 and 3 killed, 0 survived, 5/33 no tests, 36/24/152/255 timeout.
