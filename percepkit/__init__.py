@@ -48,7 +48,19 @@ from .losses import (
 from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
 from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope, ssim
 from .optimize import invert_features, optimize_image
-from .plot import plot_agreement, plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
+from .plot import (
+    plot_agreement,
+    plot_bars,
+    plot_grouped_bars,
+    plot_history,
+    plot_loss_shares,
+    plot_perception_distortion,
+    plot_receptive_fields,
+    plot_shift,
+    plot_shift_sweep,
+    show_feature_maps,
+    show_images,
+)
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,
@@ -110,7 +122,8 @@ __all__ = [
     "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
-    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
+    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_bars",
+    "plot_grouped_bars", "plot_shift_sweep", "plot_receptive_fields", "plot_loss_shares",
     # notebook 09: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
     "Triplet", "TripletSet", "make_triplets", "make_sr_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
     "self_agreement", "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",

@@ -10,7 +10,8 @@ from .images import shift, to_numpy
 from .losses import shift_distances
 
 __all__ = ["show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_blends",
-           "plot_agreement"]
+           "plot_agreement", "plot_bars", "plot_grouped_bars", "plot_shift_sweep", "plot_receptive_fields",
+           "plot_loss_shares"]
 
 
 def _figure_and_axes(ax, figsize):
@@ -177,6 +178,178 @@ def plot_shift(image: torch.Tensor, dx: float, backbone=None, layers=None, refer
     fig.tight_layout()
     plt.close(fig)
     return fig, d
+
+
+def plot_bars(panels: dict, colors=None, fmt=None, figsize: tuple[float, float] | None = None):
+    """A row of bar charts, one per panel, each bar named on the x axis.
+
+    Args:
+        panels (dict): ``{panel title: {bar name: value}}``, panels left to right, bars in the dict's order.
+        colors (list | None): one colour per bar, the same in every panel (default: matplotlib's first colour).
+        fmt (str | list[str] | None): a format such as ``"{:.2f}"`` for the value written above each bar, one
+            for all panels or one per panel; None writes no values.
+        figsize (tuple[float, float] | None): the figure's size in inches (default: 4.5 × 3 per panel).
+
+    Returns:
+        matplotlib.figure.Figure: one axes per panel.
+    """
+    import matplotlib.pyplot as plt
+
+    if not panels:
+        raise ValueError("expected at least one panel")
+    fmts = [fmt] * len(panels) if fmt is None or isinstance(fmt, str) else list(fmt)
+    if len(fmts) != len(panels):
+        raise ValueError(f"got {len(fmts)} formats for {len(panels)} panels")
+    fig, axes = plt.subplots(1, len(panels), figsize=figsize or (4.5 * len(panels), 3), squeeze=False)
+    for ax, (title, values), f in zip(axes[0], panels.items(), fmts):
+        ax.bar(list(values), list(values.values()), color=colors)
+        ax.set_title(title)
+        ax.tick_params(axis="x", labelsize=8)
+        for i, v in enumerate(values.values()):
+            if f is not None:
+                ax.annotate(f.format(v), (i, v), ha="center", va="bottom", fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_grouped_bars(groups: dict, ylabel: str = "", title: str | None = None, colors=None,
+                      figsize: tuple[float, float] = (8, 3.2), tick_fontsize: float | None = None,
+                      title_fontsize: float | None = None):
+    """Grouped bars: one group per category on the x axis, one bar per series in each group, and a legend.
+
+    Args:
+        groups (dict): ``{series label: {category: value}}``; every series has the same categories, in the
+            same order, and the first series' categories name the groups.
+        ylabel (str): the y axis' label.
+        title (str | None): the axes' title.
+        colors (list | None): one colour per series (default: matplotlib's colour cycle).
+        figsize (tuple[float, float]): the figure's size in inches.
+        tick_fontsize (float | None): font size of the category names (default: matplotlib's).
+        title_fontsize (float | None): font size of the title (default: matplotlib's).
+
+    Returns:
+        matplotlib.figure.Figure: one axes; the bars of series ``i`` are ``ax.containers[i]``.
+    """
+    import matplotlib.pyplot as plt
+
+    if not groups:
+        raise ValueError("expected at least one series")
+    categories = list(next(iter(groups.values())))
+    for label, values in groups.items():
+        if list(values) != categories:
+            raise ValueError(f"series {label!r} has categories {list(values)}; expected {categories}")
+    fig, ax = plt.subplots(figsize=figsize)
+    width = 0.8 / len(groups)
+    for i, (label, values) in enumerate(groups.items()):
+        offset = (i - (len(groups) - 1) / 2) * width
+        ax.bar([j + offset for j in range(len(categories))], list(values.values()), width, label=label,
+               color=None if colors is None else colors[i])
+    ax.set_xticks(range(len(categories)), categories, fontsize=tick_fontsize)
+    ax.set_ylabel(ylabel)
+    if title:
+        ax.set_title(title, fontsize=title_fontsize)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_shift_sweep(shifts, curves: dict, title: str | None = None):
+    """Notebook 02's sweep: each loss against the shift, on a log shift axis.
+
+    Args:
+        shifts (list[float]): the shifts in pixels (the x values, each one a tick).
+        curves (dict): ``{loss name: [value at each shift]}``. ``"L1"`` and ``"L2"`` are drawn as black
+            dotted and dashed pixel curves; every other curve is a layer, coloured shallow → deep (viridis)
+            in the dict's order.
+        title (str | None): the axes' title.
+
+    Returns:
+        matplotlib.figure.Figure: one axes, one line per curve, in the dict's order.
+    """
+    import matplotlib.pyplot as plt
+
+    layers = [k for k in curves if k not in ("L1", "L2")]
+    fig, ax = plt.subplots(figsize=(7, 4))
+    cmap = plt.get_cmap("viridis")
+    for k, v in curves.items():
+        if k in ("L1", "L2"):
+            ax.plot(shifts, v, "k--" if k == "L2" else "k:", lw=2, label=f"{k} (pixels)")
+        else:
+            ax.plot(shifts, v, "o-", color=cmap(layers.index(k) / max(1, len(layers) - 1)), label=k)
+    ax.set_xscale("log")
+    ax.set_xticks(shifts, [f"{s:g}" for s in shifts])
+    ax.minorticks_off()
+    ax.set_xlabel("shift (pixels)")
+    ax.set_ylabel("distance ÷ distance to an unrelated picture")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_receptive_fields(table, marked=(), image_size: int | None = None, title: str | None = None):
+    """Receptive field and stride of every layer against its depth, on a log axis (notebook 03).
+
+    Args:
+        table (list): rows of :meth:`percepkit.Backbone.describe` (anything with ``index``, ``name``, ``stride``
+            and ``receptive_field``), shallow → deep.
+        marked (tuple[str, ...]): layer names to label at their receptive-field point.
+        image_size (int | None): draws a dotted line at the image's side, in pixels.
+        title (str | None): the axes' title.
+
+    Returns:
+        matplotlib.figure.Figure: one axes; its lines are the receptive field, the stride, then the image size.
+    """
+    import matplotlib.pyplot as plt
+
+    rows = {r.name: r for r in table}
+    fig, ax = plt.subplots(figsize=(8, 3))
+    ax.plot([r.index for r in table], [r.receptive_field for r in table], "o-", ms=3, label="receptive field")
+    ax.plot([r.index for r in table], [r.stride for r in table], "s-", ms=3, label="stride")
+    for name in marked:
+        ax.annotate(name, (rows[name].index, rows[name].receptive_field), textcoords="offset points",
+                    xytext=(-10, 8), fontsize=8)
+    if image_size is not None:
+        ax.axhline(image_size, color="gray", ls=":", label=f"image size ({image_size} px)")
+    ax.set_yscale("log")
+    ax.set_xlabel("layer index")
+    ax.set_ylabel("pixels")
+    if title:
+        ax.set_title(title)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_loss_shares(shares: dict, xlabel: str = "share of the loss"):
+    """One horizontal stacked bar per row: how a loss splits into its terms (layers), coloured shallow → deep.
+
+    Args:
+        shares (dict): ``{row label: {term: share}}``; row ``i`` of the dict is drawn at y = i (the first at
+            the bottom); every row has the same terms, in the same order (one row's shares usually add up to 1).
+        xlabel (str): the x axis' label.
+
+    Returns:
+        matplotlib.figure.Figure: one axes; a legend above it names the terms.
+    """
+    import matplotlib.pyplot as plt
+
+    if not shares:
+        raise ValueError("expected at least one row")
+    terms = list(next(iter(shares.values())))
+    fig, ax = plt.subplots(figsize=(7, 2.6))
+    cmap = plt.get_cmap("viridis")
+    for row, s in enumerate(shares.values()):
+        left = 0.0
+        for k, term in enumerate(terms):
+            ax.barh(row, s[term], left=left, color=cmap(k / max(1, len(terms) - 1)), label=term if row == 0 else None)
+            left += s[term]
+    ax.set_yticks(range(len(shares)), list(shares))
+    ax.set_xlabel(xlabel)
+    ax.legend(ncol=len(terms), fontsize=8, loc="lower center", bbox_to_anchor=(0.5, 1.0))
+    fig.tight_layout()
+    return fig
 
 
 def plot_blends(blends, highlight=None, points: dict | None = None, ax=None, title: str | None = None):
