@@ -244,10 +244,10 @@ def plot_grouped_bars(groups: dict, ylabel: str = "", title: str | None = None, 
         offset = (i - (len(groups) - 1) / 2) * width
         ax.bar([j + offset for j in range(len(categories))], list(values.values()), width, label=label,
                color=None if colors is None else colors[i])
-    ax.set_xticks(range(len(categories)), categories, fontsize=tick_fontsize)
+    ax.set_xticks(range(len(categories)), categories, **({} if tick_fontsize is None else {"fontsize": tick_fontsize}))
     ax.set_ylabel(ylabel)
     if title:
-        ax.set_title(title, fontsize=title_fontsize)
+        ax.set_title(title, **({} if title_fontsize is None else {"fontsize": title_fontsize}))
     ax.legend(fontsize=8)
     fig.tight_layout()
     return fig

@@ -156,6 +156,10 @@ def test_plot_grouped_bars_puts_each_series_in_its_slot_of_every_group():
     assert [c[0].get_facecolor() for c in ax.containers] == [to_rgba("tab:blue"), to_rgba("tab:gray")]
     assert ax.get_title() == ""
     plt.close(fig)
+    fig = pk.plot_grouped_bars({"a": {"x": 1.0}}, title="t")  # no font sizes given: matplotlib's defaults
+    assert fig.axes[0].title.get_fontsize() == plt.rcParams["axes.titlesize"] or fig.axes[0].title.get_fontsize() == (
+        matplotlib.font_manager.FontProperties(size=plt.rcParams["axes.titlesize"]).get_size_in_points())
+    plt.close(fig)
     with pytest.raises(ValueError, match=r"series 'b' has categories \['y'\]; expected \['x'\]"):
         pk.plot_grouped_bars({"a": {"x": 1.0}, "b": {"y": 2.0}})
 
