@@ -44,7 +44,35 @@ from .losses import (
 from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
 from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope, ssim
 from .optimize import invert_features, optimize_image
-from .plot import plot_agreement, plot_history, plot_perception_distortion, plot_shift, show_feature_maps, show_images
+from .plot import (
+    plot_agreement,
+    plot_backbone_comparison,
+    plot_barh_panels,
+    plot_bars,
+    plot_blends_and_images,
+    plot_chance,
+    plot_critic_logits,
+    plot_crops_and_spectra,
+    plot_cross_validation,
+    plot_grouped_bars,
+    plot_histograms,
+    plot_history,
+    plot_images_and_layers,
+    plot_lambda_conventions,
+    plot_loss_shares,
+    plot_measure_panels,
+    plot_perception_distortion,
+    plot_receptive_fields,
+    plot_shift,
+    plot_shift_sweep,
+    plot_spectrum_ratios,
+    plot_srgan_verdicts,
+    show_feature_maps,
+    show_gram,
+    show_image_grid,
+    show_images,
+    show_matrices,
+)
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,
@@ -107,7 +135,12 @@ __all__ = [
     "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
-    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift",
+    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_bars",
+    "plot_grouped_bars", "plot_shift_sweep", "plot_receptive_fields", "plot_loss_shares",
+    "show_gram", "plot_images_and_layers", "show_matrices", "plot_lambda_conventions",
+    "plot_histograms", "plot_barh_panels", "plot_backbone_comparison",
+    "show_image_grid", "plot_crops_and_spectra", "plot_spectrum_ratios", "plot_measure_panels",
+    "plot_blends_and_images", "plot_critic_logits", "plot_chance", "plot_cross_validation", "plot_srgan_verdicts",
     # notebook 09: triplets, 2AFC agreement, calibration, the class experiment, the judging panel
     "Triplet", "TripletSet", "make_triplets", "make_sr_triplets", "Distances", "triplet_distances", "tally", "picks", "agreement",
     "self_agreement", "simulate_observer", "fit_layer_weights", "cross_validate", "CrossValidation", "save_answers",

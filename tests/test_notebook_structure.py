@@ -97,3 +97,26 @@ def test_reference_solutions_are_hidden(path):
         elif names & stubs:
             hidden = cell.get("metadata", {}).get("jupyter", {}).get("source_hidden")
             assert hidden is True, f"{path.name} cell {i} (solution of {sorted(names & stubs)}) is not source_hidden"
+
+
+# A learner reads a code cell in one screen (DESIGN.md: "cells of about 25 lines at most, lines under ~100
+# characters"). Enforced on code cells only: markdown prose wraps in the browser, and its long lines are mostly
+# links and badges that cannot be broken; a code line does not wrap, so a long one scrolls off the side.
+MAX_CELL_LINES = 30
+MAX_LINE_CHARS = 100
+
+
+@pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
+def test_code_cells_fit_on_a_screen(path):
+    too_long, too_wide = [], []
+    for i, cell in enumerate(load(path)["cells"]):
+        if cell["cell_type"] != "code":
+            continue
+        lines = source(cell).splitlines()
+        if len(lines) > MAX_CELL_LINES:
+            too_long.append(f"cell {i} has {len(lines)} lines")
+        wide = [n for n, line in enumerate(lines, start=1) if len(line) > MAX_LINE_CHARS]
+        if wide:
+            too_wide.append(f"cell {i} has {len(wide)} lines over {MAX_LINE_CHARS} characters (lines {wide})")
+    assert not too_long, f"{path.name}: code cells over {MAX_CELL_LINES} lines: " + "; ".join(too_long)
+    assert not too_wide, f"{path.name}: " + "; ".join(too_wide)
