@@ -410,7 +410,9 @@ def test_probe_size_raises_when_no_size_works():
 
 
 class _Affine(nn.Module):
-    """x -> M·rgb + c, zero-padded by 2 px, then two convs: the first conv sees M·rgb + c (mid-image)."""
+    """x -> M·rgb + c, zero-padded off-centre (12 px left, 8 right, 6 top), then two convs: the first conv sees
+    M·rgb + c mid-image (probe side 8: 14 rows, 28 columns) and zeros at a third of the way across. Records the
+    shapes it is called on."""
 
     def __init__(self, mat, c):
         super().__init__()
@@ -418,11 +420,14 @@ class _Affine(nn.Module):
         self.register_buffer("c", torch.as_tensor(c, dtype=torch.float32).view(1, 3, 1, 1))
         self.conv1, self.conv2 = nn.Conv2d(3, 4, 3), nn.Conv2d(4, 4, 3)
         self.requires_grad_(False).eval()
+        self.shapes = []
 
     def forward(self, pred, target):
         def f(x):
             x = torch.einsum("ij,njhw->nihw", self.mat, x) + self.c
-            return self.conv2(torch.relu(self.conv1(nn.functional.pad(x, (2, 2, 2, 2)))))
+            return self.conv2(torch.relu(self.conv1(nn.functional.pad(x, (12, 8, 6, 0)))))
+
+        self.shapes.append((tuple(pred.shape), tuple(target.shape)))
 
         return torch.mean((f(pred) - f(target)) ** 2)
 
@@ -433,8 +438,10 @@ _NO_NORM = ("the first conv receives the [0, 1] RGB image unchanged: ImageNet-tr
 
 
 def test_probe_normalisation_imagenet_is_clean():
-    found, neutral = _probe_normalisation(_Affine(torch.diag(1 / _STD3), -_MEAN3 / _STD3), 8)
+    m = _Affine(torch.diag(1 / _STD3), -_MEAN3 / _STD3)
+    found, neutral = _probe_normalisation(m, 8)
     assert found == [] and neutral == pytest.approx([0.485, 0.456, 0.406], abs=1e-5)
+    assert m.shapes == [((1, 3, 8, 8), (1, 3, 8, 8))] * 4  # black, red, green, blue: one image each
 
 
 @pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (1.0005, 0.0), (1.0, 0.0005)])
@@ -467,6 +474,12 @@ def test_probe_normalisation_minus_one_tolerance(shift, flagged):
     found, neutral = _probe_normalisation(_Affine(torch.eye(3), -n), 8)  # x - n: neutral n
     assert [f.code for f in found] == (["expects-minus-one"] if flagged else [])
     assert neutral == pytest.approx(n.tolist(), abs=1e-5)
+
+
+def test_probe_normalisation_quotes_the_neutral_colour_to_3_decimals():
+    n = torch.tensor([-0.0301, -0.0757, -0.1884])  # within 0.05 of 2·mean − 1
+    [f] = _probe_normalisation(_Affine(torch.eye(3), -n), 8)[0]
+    assert "(it treats (-0.03, -0.076, -0.188) as neutral, i.e. 2·mean − 1)" in f.message
 
 
 def test_probe_normalisation_solves_a_mixing_map():
@@ -536,6 +549,45 @@ def test_probe_taps_inplace_relu_after_a_tapped_conv():
                      Finding("inplace-at-tap", "warning", _inplace_message("conv1_2"))]
 
 
+def test_probe_taps_two_taps_overwritten_in_place():
+    pred, target, _ = _images()
+    found, taps = _probe_taps(_Slices(_vgg(inplace=True), (1, 3, 6)), pred, target)
+    assert taps == ["conv1_1", "conv1_2", "conv2_1"]
+    assert found == [Finding("pre-activation-tap", "warning", _pre_message("conv1_1, conv1_2, conv2_1", "conv2_1")),
+                     Finding("inplace-at-tap", "warning", _inplace_message("conv1_1, conv1_2"))]
+
+
+def test_probe_taps_before_an_activation_without_an_inplace_attribute():
+    pred, target, _ = _images()
+    layers = [nn.Conv2d(3, 4, 3, padding=1), nn.GELU()]
+    found, taps = _probe_taps(_Slices(layers, (1, 2)), pred, target)
+    assert taps == ["slices.0.0 (Conv2d)", "slices.1.0 (GELU)"]
+    assert found == [Finding("pre-activation-tap", "warning", _pre_message("slices.0.0 (Conv2d)", "slices.1.0 (GELU)"))]
+
+
+class _Unused(nn.Module):
+    """Runs all of :func:`_vgg` but compares only relu1_2: pool1, conv2_1 and relu2_1 do not reach the loss."""
+
+    def __init__(self):
+        super().__init__()
+        self.features = nn.Sequential(*_vgg()).requires_grad_(False)
+
+    def forward(self, pred, target):
+        def f(x):
+            a = self.features[:4](x)
+            self.features[4:](a)
+            return a
+
+        with torch.no_grad():
+            fy = f(target)
+        return torch.mean((f(pred) - fy) ** 2)
+
+
+def test_probe_taps_layers_that_do_not_reach_the_loss():
+    pred, target, _ = _images()
+    assert _probe_taps(_Unused(), pred, target) == ([], ["relu1_2"])
+
+
 def test_probe_taps_inplace_relu_overwrites_a_kept_slice_output():
     # features collected first, compared at the end: slice 0's output is the tensor relu1_2 then overwrites
     pred, target, _ = _images()
@@ -577,7 +629,7 @@ class _Stages(nn.Module):
         def f(x):
             a = self.bb.stages[0](x)
             if self.between:
-                return [self.bb.stages[1](a * 0.5)]
+                return [self.bb.stages[1](a * 0.5 + 0.1)]
             return [a, self.bb.stages[1](a)]
 
         with torch.no_grad():
@@ -588,7 +640,7 @@ class _Stages(nn.Module):
 def test_probe_taps_named_by_the_backbone_stage():
     pred, target, _ = _images()
     assert _probe_taps(_Stages(), pred, target) == ([], ["s1", "s2"])
-    assert _probe_taps(_Stages(between=True), pred, target) == ([], ["s2"])  # a * 0.5 feeds a layer: not a tap
+    assert _probe_taps(_Stages(between=True), pred, target) == ([], ["s2"])  # a * 0.5 + 0.1 feeds a layer: not a tap
 
 
 def test_probe_taps_residual_block_outputs():
