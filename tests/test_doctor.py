@@ -583,9 +583,28 @@ class _Unused(nn.Module):
         return torch.mean((f(pred) - fy) ** 2)
 
 
+class _SideConv(nn.Module):
+    """The first conv that runs is one whose output is dropped; then conv -> ReLU, compared."""
+
+    def __init__(self):
+        super().__init__()
+        self.side, self.conv, self.relu = nn.Conv2d(3, 4, 3, padding=1), nn.Conv2d(3, 4, 3, padding=1), nn.ReLU()
+        self.requires_grad_(False)
+
+    def forward(self, pred, target):
+        def f(x):
+            self.side(x)
+            return self.relu(self.conv(x))
+
+        with torch.no_grad():
+            fy = f(target)
+        return torch.mean((f(pred) - fy) ** 2)
+
+
 def test_probe_taps_layers_that_do_not_reach_the_loss():
     pred, target, _ = _images()
     assert _probe_taps(_Unused(), pred, target) == ([], ["relu1_2"])
+    assert _probe_taps(_SideConv(), pred, target) == ([], ["relu1_2"])  # side: conv1_1, never read
 
 
 def test_probe_taps_inplace_relu_overwrites_a_kept_slice_output():
