@@ -4,19 +4,23 @@ The probes inspect submodules and run hooked forward passes on small seeded inpu
 work on any ``nn.Module`` (yours, a blog post's, the package's). Each finding has a code, a
 severity and a sentence naming the fix:
 
-===================== ======== ==========================================================
-code                  severity what it means
-===================== ======== ==========================================================
-trainable-parameters  error    the loss network's weights would be trained along with yours
-train-mode            error    BatchNorm/Dropout inside the loss run in training mode
-no-normalisation      error    the first conv sees raw [0, 1] RGB (no ImageNet mean/std)
-expects-minus-one     error    the input is mapped as if it were in [-1, 1], not [0, 1]
-inplace-at-tap        warning  a tapped tensor is then overwritten by an in-place ReLU
-pre-activation-tap    warning  a tap is a conv/BatchNorm output that a ReLU follows
-                               (slices ending *before* the named index: conv1_2, not relu1_2)
-input-too-small       error    the probe size is below a layer's minimum input size
-target-autograd       warning  the target's features are computed with autograd
-===================== ======== ==========================================================
+===================== ======== ====================== ==========================================================
+code                  severity probe                  what it means
+===================== ======== ====================== ==========================================================
+trainable-parameters  error    _probe_parameters      the loss network's weights would be trained along with yours
+train-mode            error    _probe_modes           BatchNorm/Dropout inside the loss run in training mode
+no-normalisation      error    _probe_normalisation   the first conv sees raw [0, 1] RGB (no ImageNet mean/std)
+expects-minus-one     error    _probe_normalisation   the input is mapped as if it were in [-1, 1], not [0, 1]
+inplace-at-tap        warning  _probe_taps            a tapped tensor is then overwritten by an in-place ReLU
+pre-activation-tap    warning  _probe_taps            a tap is a conv/BatchNorm output that a ReLU follows
+                                                      (slices ending *before* the named index: conv1_2, not relu1_2)
+input-too-small       error    _probe_size            the probe size is below a layer's minimum input size
+target-autograd       warning  _probe_target_autograd the target's features are computed with autograd
+===================== ======== ====================== ==========================================================
+
+Each probe is a small private function returning its findings (``_PROBES`` maps code -> probe);
+``doctor()`` runs them in the order trainable-parameters, train-mode, input-too-small (which ends
+the run: nothing else can be probed at that size), normalisation, taps, target-autograd.
 
 How the probes work: constant-colour images go in, and a hook on the first ``Conv2d``
 reads what it receives: that gives the affine map ``A·rgb + b`` the module applies to its input,
@@ -238,6 +242,187 @@ def _neutral_colour(loss_module, size: int):
     return a, b
 
 
+def _probe_parameters(loss_module) -> list[Finding]:
+    """``trainable-parameters``: any parameter that requires grad (inspection only)."""
+    trainable = [n for n, p in loss_module.named_parameters() if p.requires_grad]
+    if not trainable:
+        return []
+    return [Finding("trainable-parameters", "error",
+                    f"{len(trainable)} parameter tensor(s) require grad (e.g. {trainable[0]!r}): the "
+                    "optimiser would change the loss network; call loss.requires_grad_(False).")]
+
+
+def _probe_modes(loss_module) -> list[Finding]:
+    """``train-mode``: BatchNorm or Dropout modules in training mode (inspection only)."""
+    noisy = [n for n, m in loss_module.named_modules()
+             if m.training and isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd))]
+    if not noisy:
+        return []
+    return [Finding("train-mode", "error",
+                    f"{len(noisy)} BatchNorm/Dropout module(s) are in training mode (e.g. {noisy[0]!r}): "
+                    "the loss changes from call to call; call loss.eval() after building it.")]
+
+
+def _probe_size(loss_module, pred, target, size: int, gen) -> list[Finding]:
+    """``input-too-small``: the loss fails on the probe images but runs on a larger square side.
+
+    Raises RuntimeError when it fails on every side up to 512 (not a size problem).
+    """
+    try:
+        with torch.no_grad():
+            _call(loss_module, pred, target)
+    except Exception as e:  # noqa: BLE001 - any failure at this size is the finding
+        need = _first_working_size(loss_module, size, gen)
+        if need is None:
+            raise RuntimeError(f"loss(pred, target) fails on {size}x{size} and larger probes: {e}") from e
+        return [Finding("input-too-small", "error",
+                        f"{size}x{size} inputs are below a layer's minimum size (the loss runs from "
+                        f"{need}x{need}): train on crops of at least {need} px or tap shallower layers "
+                        f"({type(e).__name__}: {str(e).splitlines()[0][:120]}).")]
+    return []
+
+
+def _probe_normalisation(loss_module, size: int) -> tuple[list[Finding], list[float] | None]:
+    """``no-normalisation`` / ``expects-minus-one``: which input colour does the first conv treat as zero?
+
+    Returns the findings and that neutral colour (None when the module cannot be probed this way).
+    """
+    fit = _neutral_colour(loss_module, size)
+    if fit is None:
+        return [], None
+    a, b = fit
+    neutral = (-torch.linalg.solve(a, b)).float()
+    mean = _IMAGENET_MEAN
+    d_ok = float((neutral - mean).abs().max())
+    d_pm = float((neutral - (2 * mean - 1)).abs().max())
+    identity = float((a - torch.eye(3, dtype=a.dtype)).abs().max()) < 1e-3 and float(b.abs().max()) < 1e-3
+    findings = []
+    if identity:
+        findings.append(Finding("no-normalisation", "error",
+                                "the first conv receives the [0, 1] RGB image unchanged: ImageNet-trained "
+                                "filters expect (x - mean) / std with mean (0.485, 0.456, 0.406) and std "
+                                "(0.229, 0.224, 0.225); normalise inside the loss."))
+    elif d_pm < 0.05 and d_pm < d_ok:
+        findings.append(Finding("expects-minus-one", "error",
+                                "the module maps its input as if it were in [-1, 1] (it treats "
+                                f"{tuple(round(v, 3) for v in neutral.tolist())} as neutral, i.e. 2·mean − 1): "
+                                "feed it 2·x − 1, or drop the rescaling if your images are in [0, 1]."))
+    return findings, neutral.tolist()
+
+
+def _labeller(loss_module, rec: _Recorder):
+    """module -> its name in a report: VGG-style, else a Backbone's layer name, else ``path (Type)``."""
+    names = {m: n for n, m in loss_module.named_modules()}
+    vgg = _vgg_names(rec.order)
+    stage_names = {st: bb.layer_names[i] for bb in loss_module.modules() if isinstance(bb, Backbone)
+                   for i, st in enumerate(bb.stages)}
+    for node, m in rec.node_of.items():  # a leaf whose output a backbone stage returns: the stage's name
+        for c in rec.containers_of.get(node, ()):
+            if c in stage_names:
+                stage_names.setdefault(m, stage_names[c])
+
+    def label(m):
+        return vgg.get(m) or stage_names.get(m) or f"{names.get(m, '?')} ({type(m).__name__})"
+
+    return label
+
+
+def _find_taps(rec: _Recorder, cons: dict):
+    """(taps, pre, inplace): the modules whose outputs the loss reads other than through the next layer,
+    those of them that are pre-activation outputs, and those an in-place activation then consumes."""
+    conv_feeds_act = any(isinstance(m, nn.Conv2d) and any(isinstance(rec.node_of.get(u), _ACTIVATIONS)
+                                                          for u in cons.get(node, ()))
+                         for node, m in rec.node_of.items())
+    taps, pre, inplace = [], [], []
+    memo: dict = {}
+
+    def feeds_layer(node) -> bool:  # does this (non-module) op's result go on into a module?
+        if node not in memo:
+            memo[node] = False
+            memo[node] = any(c in rec.node_of or c in rec.block_of or feeds_layer(c)
+                             for c in cons.get(node, ()))
+        return memo[node]
+
+    for node, m in [*rec.node_of.items(), *rec.block_of.items()]:
+        users = cons.get(node, set())
+        user_mods = [rec.node_of.get(u) for u in users]
+        if not any(u not in rec.node_of and u not in rec.block_of and not feeds_layer(u) for u in users):
+            continue  # consumed only on the way to the next layer(s): not a tap
+        if m not in taps:
+            taps.append(m)
+        acts = [u for u in user_mods if isinstance(u, _ACTIVATIONS)]
+        only_loss = all(u is None for u in user_mods)  # the last tap: nothing runs after it
+        if (acts and isinstance(m, _PRE)) or (only_loss and isinstance(m, nn.Conv2d) and conv_feeds_act):
+            pre.append(m)
+        if any(getattr(u, "inplace", False) for u in acts):
+            inplace.append(m)
+    return taps, pre, inplace
+
+
+def _probe_taps(loss_module, pred, target) -> tuple[list[Finding], list[str]]:
+    """``pre-activation-tap`` / ``inplace-at-tap``: a forward where only the prediction requires grad,
+    walked back from the loss to find the taps.
+
+    Returns the findings and the taps' names (empty when the loss has no graph back to ``pred``).
+    """
+    rec = _Recorder(loss_module)
+    try:
+        x = pred.clone().requires_grad_(True)
+        out = _call(loss_module, x, target)
+    finally:
+        rec.remove()
+    if out.grad_fn is None:
+        return [], []
+    taps, pre, inplace = _find_taps(rec, _consumers(out))
+    label = _labeller(loss_module, rec)
+    findings = []
+    if pre:
+        tapped = ", ".join(label(m) for m in pre)
+        deepest = label(rec.order[-1]) if rec.order else "?"
+        findings.append(Finding("pre-activation-tap", "warning",
+                                f"the loss compares {tapped}: outputs *before* their ReLU (each slice stops "
+                                "one index short); the deepest layer that runs is "
+                                f"{deepest}. End each slice after the ReLU (range(prev, lid + 1)) to tap the "
+                                "relu layers you named."))
+    hit = [label(m) for m in inplace] or [f"the output of {n}" for n in rec.overwritten]
+    if hit:
+        findings.append(Finding("inplace-at-tap", "warning",
+                                f"{', '.join(hit)}: a tap, then "
+                                "overwritten by an in-place ReLU (inplace=True): anything read after it sees "
+                                "the activation, not the tap; set inplace=False on the ReLUs (or clone the tap)."))
+    return findings, [label(m) for m in taps]
+
+
+def _probe_target_autograd(loss_module, pred, target) -> list[Finding]:
+    """``target-autograd``: a forward where only the target requires grad records a graph through conv/linear layers."""
+    rec = _Recorder(loss_module)
+    try:
+        y = target.clone().requires_grad_(True)
+        _call(loss_module, pred, y)
+    finally:
+        rec.remove()
+    graphed = [m for m in rec.node_of.values() if isinstance(m, (nn.Conv2d, nn.Linear))]
+    if not graphed:
+        return []
+    return [Finding("target-autograd", "warning",
+                    f"the target's features are computed with autograd ({len(graphed)} conv layer(s) "
+                    "record a graph for it): memory and time for nothing, and gradients flow into "
+                    "the target; compute them under torch.no_grad() (or .detach() them).")]
+
+
+# code -> the probe that reports it; doctor() runs them in this order (input-too-small stops it early)
+_PROBES = {
+    "trainable-parameters": _probe_parameters,
+    "train-mode": _probe_modes,
+    "input-too-small": _probe_size,
+    "no-normalisation": _probe_normalisation,
+    "expects-minus-one": _probe_normalisation,
+    "pre-activation-tap": _probe_taps,
+    "inplace-at-tap": _probe_taps,
+    "target-autograd": _probe_target_autograd,
+}
+
+
 def doctor(loss_module, size: int = 64, batch: int = 2, seed: int = 0) -> Report:
     """Probe a perceptual-loss module for the classic bugs and return a printable :class:`Report`.
 
@@ -256,21 +441,8 @@ def doctor(loss_module, size: int = 64, batch: int = 2, seed: int = 0) -> Report
         raise TypeError(f"expected an nn.Module used as loss(pred, target); got {type(loss_module).__name__}")
     if not isinstance(size, int) or size < 1:
         raise ValueError(f"expected size as a positive int (the side of the probe images); got {size!r}")
-    findings, name = [], type(loss_module).__name__
-    names = {m: n for n, m in loss_module.named_modules()}
-
-    # 1. trainable parameters / 2. train-mode BatchNorm and Dropout: inspection only
-    trainable = [n for n, p in loss_module.named_parameters() if p.requires_grad]
-    if trainable:
-        findings.append(Finding("trainable-parameters", "error",
-                                f"{len(trainable)} parameter tensor(s) require grad (e.g. {trainable[0]!r}): the "
-                                "optimiser would change the loss network; call loss.requires_grad_(False)."))
-    noisy = [n for n, m in loss_module.named_modules()
-             if m.training and isinstance(m, (nn.modules.batchnorm._BatchNorm, nn.modules.dropout._DropoutNd))]
-    if noisy:
-        findings.append(Finding("train-mode", "error",
-                                f"{len(noisy)} BatchNorm/Dropout module(s) are in training mode (e.g. {noisy[0]!r}): "
-                                "the loss changes from call to call; call loss.eval() after building it."))
+    name = type(loss_module).__name__
+    findings = _probe_parameters(loss_module) + _probe_modes(loss_module)  # inspection only
 
     gen = torch.Generator().manual_seed(seed)
     pred = torch.rand(batch, 3, size, size, generator=gen)
@@ -282,126 +454,20 @@ def doctor(loss_module, size: int = 64, batch: int = 2, seed: int = 0) -> Report
         for m in modes:  # no BatchNorm statistics are updated by a probe
             if isinstance(m, nn.modules.batchnorm._BatchNorm):
                 m.eval()
-
-        # 7. inputs below a layer's minimum size
-        try:
-            with torch.no_grad():
-                _call(loss_module, pred, target)
-        except Exception as e:  # noqa: BLE001 - any failure at this size is the finding
-            need = _first_working_size(loss_module, size, gen)
-            if need is None:
-                raise RuntimeError(f"loss(pred, target) fails on {size}x{size} and larger probes: {e}") from e
-            findings.append(Finding("input-too-small", "error",
-                                    f"{size}x{size} inputs are below a layer's minimum size (the loss runs from "
-                                    f"{need}x{need}): train on crops of at least {need} px or tap shallower layers "
-                                    f"({type(e).__name__}: {str(e).splitlines()[0][:120]})."))
-            return Report(findings, name)
-
-        # 3./4. normalisation: which input colour does the first conv treat as zero?
-        neutral = None
-        fit = _neutral_colour(loss_module, size)
-        if fit is not None:
-            a, b = fit
-            neutral = (-torch.linalg.solve(a, b)).float()
-            mean = _IMAGENET_MEAN
-            d_ok = float((neutral - mean).abs().max())
-            d_pm = float((neutral - (2 * mean - 1)).abs().max())
-            identity = float((a - torch.eye(3, dtype=a.dtype)).abs().max()) < 1e-3 and float(b.abs().max()) < 1e-3
-            if identity:
-                findings.append(Finding("no-normalisation", "error",
-                                        "the first conv receives the [0, 1] RGB image unchanged: ImageNet-trained "
-                                        "filters expect (x - mean) / std with mean (0.485, 0.456, 0.406) and std "
-                                        "(0.229, 0.224, 0.225); normalise inside the loss."))
-            elif d_pm < 0.05 and d_pm < d_ok:
-                findings.append(Finding("expects-minus-one", "error",
-                                        "the module maps its input as if it were in [-1, 1] (it treats "
-                                        f"{tuple(round(v, 3) for v in neutral.tolist())} as neutral, i.e. 2·mean − 1): "
-                                        "feed it 2·x − 1, or drop the rescaling if your images are in [0, 1]."))
-
-        # 5./6. taps: a forward where only the prediction requires grad, walked back from the loss
-        rec = _Recorder(loss_module)
-        try:
-            x = pred.clone().requires_grad_(True)
-            out = _call(loss_module, x, target)
-        finally:
-            rec.remove()
-        taps = []
-        if out.grad_fn is not None:
-            cons = _consumers(out)
-            vgg = _vgg_names(rec.order)
-
-            stage_names = {st: bb.layer_names[i] for bb in loss_module.modules() if isinstance(bb, Backbone)
-                           for i, st in enumerate(bb.stages)}
-
-            for node, m in rec.node_of.items():  # a leaf whose output a backbone stage returns: the stage's name
-                for c in rec.containers_of.get(node, ()):
-                    if c in stage_names:
-                        stage_names.setdefault(m, stage_names[c])
-
-            def label(m):
-                return vgg.get(m) or stage_names.get(m) or f"{names.get(m, '?')} ({type(m).__name__})"
-
-            conv_feeds_act = any(isinstance(m, nn.Conv2d) and any(isinstance(rec.node_of.get(u), _ACTIVATIONS)
-                                                                  for u in cons.get(node, ()))
-                                 for node, m in rec.node_of.items())
-            pre, inplace = [], []
-            memo: dict = {}
-
-            def feeds_layer(node) -> bool:  # does this (non-module) op's result go on into a module?
-                if node not in memo:
-                    memo[node] = False
-                    memo[node] = any(c in rec.node_of or c in rec.block_of or feeds_layer(c)
-                                     for c in cons.get(node, ()))
-                return memo[node]
-
-            for node, m in [*rec.node_of.items(), *rec.block_of.items()]:
-                users = cons.get(node, set())
-                user_mods = [rec.node_of.get(u) for u in users]
-                if not any(u not in rec.node_of and u not in rec.block_of and not feeds_layer(u) for u in users):
-                    continue  # consumed only on the way to the next layer(s): not a tap
-                if m not in taps:
-                    taps.append(m)
-                acts = [u for u in user_mods if isinstance(u, _ACTIVATIONS)]
-                only_loss = all(u is None for u in user_mods)  # the last tap: nothing runs after it
-                if (acts and isinstance(m, _PRE)) or (only_loss and isinstance(m, nn.Conv2d) and conv_feeds_act):
-                    pre.append(m)
-                if any(getattr(u, "inplace", False) for u in acts):
-                    inplace.append(m)
-            if pre:
-                tapped = ", ".join(label(m) for m in pre)
-                deepest = label(rec.order[-1]) if rec.order else "?"
-                findings.append(Finding("pre-activation-tap", "warning",
-                                        f"the loss compares {tapped}: outputs *before* their ReLU (each slice stops "
-                                        "one index short); the deepest layer that runs is "
-                                        f"{deepest}. End each slice after the ReLU (range(prev, lid + 1)) to tap the "
-                                        "relu layers you named."))
-            hit = [label(m) for m in inplace] or [f"the output of {n}" for n in rec.overwritten]
-            if hit:
-                findings.append(Finding("inplace-at-tap", "warning",
-                                        f"{', '.join(hit)}: a tap, then "
-                                        "overwritten by an in-place ReLU (inplace=True): anything read after it sees "
-                                        "the activation, not the tap; set inplace=False on the ReLUs (or clone the tap)."))
-            taps = [label(m) for m in taps]
-
-        # 8. autograd through the target: only the target requires grad this time
-        rec = _Recorder(loss_module)
-        try:
-            y = target.clone().requires_grad_(True)
-            _call(loss_module, pred, y)
-        finally:
-            rec.remove()
-        graphed = [m for m in rec.node_of.values() if isinstance(m, (nn.Conv2d, nn.Linear))]
-        if graphed:
-            findings.append(Finding("target-autograd", "warning",
-                                    f"the target's features are computed with autograd ({len(graphed)} conv layer(s) "
-                                    "record a graph for it): memory and time for nothing, and gradients flow into "
-                                    "the target; compute them under torch.no_grad() (or .detach() them)."))
+        too_small = _probe_size(loss_module, pred, target, size, gen)
+        if too_small:
+            return Report(findings + too_small, name)
+        found, neutral = _probe_normalisation(loss_module, size)
+        findings += found
+        found, taps = _probe_taps(loss_module, pred, target)
+        findings += found
+        findings += _probe_target_autograd(loss_module, pred, target)
     finally:
         for p, f in flags.items():
             p.requires_grad_(f)
         for m, t in modes.items():
             m.training = t
-    return Report(findings, name, taps, None if neutral is None else neutral.tolist())
+    return Report(findings, name, taps, neutral)
 
 
 # --------------------------------------------------------------------------- the seed's class
