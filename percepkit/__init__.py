@@ -45,33 +45,38 @@ from .lpips import LPIPS, LPIPS_LAYERS, lpips_distance
 from .metrics import detail_split, high_frequency_energy, layout_correlation, psnr, sharpness, spectral_slope, ssim
 from .optimize import invert_features, optimize_image
 from .plot import (
-    plot_agreement,
-    plot_backbone_comparison,
-    plot_barh_panels,
     plot_bars,
-    plot_blends_and_images,
-    plot_chance,
-    plot_critic_logits,
-    plot_crops_and_spectra,
-    plot_cross_validation,
     plot_grouped_bars,
-    plot_histograms,
     plot_history,
-    plot_images_and_layers,
-    plot_lambda_conventions,
     plot_loss_shares,
-    plot_measure_panels,
     plot_perception_distortion,
     plot_receptive_fields,
     plot_shift,
     plot_shift_sweep,
-    plot_spectrum_ratios,
-    plot_srgan_verdicts,
     show_feature_maps,
+    show_images,
+)
+from .plot_04_07 import (
+    plot_backbone_comparison,
+    plot_barh_panels,
+    plot_crops_and_spectra,
+    plot_histograms,
+    plot_images_and_layers,
+    plot_lambda_conventions,
+    plot_spectrum_ratios,
     show_gram,
     show_image_grid,
-    show_images,
     show_matrices,
+)
+from .plot_08_09 import (
+    plot_agreement,
+    plot_blends,
+    plot_blends_and_images,
+    plot_chance,
+    plot_critic_logits,
+    plot_cross_validation,
+    plot_measure_panels,
+    plot_srgan_verdicts,
 )
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
@@ -135,7 +140,7 @@ __all__ = [
     "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",
     "DEFAULT_GRID", "TINY_GRID",
-    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_bars",
+    "show_images", "show_feature_maps", "plot_history", "plot_perception_distortion", "plot_shift", "plot_blends", "plot_bars",
     "plot_grouped_bars", "plot_shift_sweep", "plot_receptive_fields", "plot_loss_shares",
     "show_gram", "plot_images_and_layers", "show_matrices", "plot_lambda_conventions",
     "plot_histograms", "plot_barh_panels", "plot_backbone_comparison",

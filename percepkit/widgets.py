@@ -22,7 +22,8 @@ import torch
 from .backbones import Backbone
 from .images import to_png
 from .losses import TERMS, Lambdas
-from .plot import plot_blends, plot_perception_distortion, plot_shift
+from .plot import plot_perception_distortion, plot_shift
+from .plot_08_09 import plot_blends
 from .srnets import Blend, blend_at, blend_grid
 from .superres import (
     DEFAULT_GRID,

@@ -10,8 +10,8 @@ import percepkit as pk
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "cache", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
-         "optimize", "superres",
-         "training", "plot", "widgets", "triplets", "agreement", "answers", "judge", "exercises", "cli"]
+         "optimize", "superres", "training", "plot", "plot_04_07", "plot_08_09", "widgets", "triplets", "agreement",
+         "answers", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():

@@ -323,14 +323,14 @@ def test_plot_blends_draws_every_point():
 
     matplotlib.use("Agg")
     blends = [srnets.Blend(a, None, 30 - 2 * a, 0.3 - 0.1 * a, 0.0) for a in (1.0, 0.0, 0.5)]
-    fig = pk.plot.plot_blends(blends, highlight=blends[2], points={"bicubic": (27.0, 0.35)})
+    fig = pk.plot_blends(blends, highlight=blends[2], points={"bicubic": (27.0, 0.35)})
     ax = fig.axes[0]
     xs, ys = ax.lines[0].get_data()
     assert list(xs) == [30, 29, 28] and list(ys) == pytest.approx([0.3, 0.25, 0.2])  # joined in order of α
     texts = [t.get_text() for t in ax.texts]
     assert "bicubic" in texts and "α = 0" in texts and "α = 1" in texts
     with pytest.raises(ValueError):
-        pk.plot.plot_blends([])
+        pk.plot_blends([])
 
 
 # --- the degradation, the baseline and the small helpers, against references of their own ------------------

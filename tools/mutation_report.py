@@ -66,6 +66,8 @@ EXCLUDED = {
     "cli": "CLI glue: argument parsing and printing around weights.py (mutated there); tests/test_cli.py runs it end to end",
     "widgets": "ipywidgets layout and event wiring around superres results (the numbers come from superres.py, mutated there)",
     "plot": "matplotlib figure layout (sizes, colours, labels); the data drawn comes from mutated modules",
+    "plot_04_07": "as plot.py: notebooks 04-07's figure layouts (tests/test_plot.py reads back what they draw)",
+    "plot_08_09": "as plot.py: notebooks 08-09's figure layouts (tests/test_plot.py reads back what they draw)",
 }
 
 # The hand-made mutants of issue 14 (measured on main 9e0bca9, 19 of them survived the unit tests then):
