@@ -360,7 +360,7 @@ def test_bicubic_upscale_equals_cubic_convolution_clamped():
     assert up.shape == (2, 3, 20, 28) and up.dtype == torch.float32
     assert np.abs(up.double().numpy() - ref.clip(0, 1)).max() < 1e-5
     assert srnets.bicubic_upscale(x[0], factor=2).shape == (1, 3, 10, 14)  # one image gets a batch axis
-    with pytest.raises(ValueError, match=r"bicubic_upscale input.*\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"^expected bicubic_upscale input in \[0, 1\]"):
         srnets.bicubic_upscale(x * 2)
 
 
@@ -384,7 +384,7 @@ def test_downscale_equals_pil_antialiased_bicubic_clamped():
         with pytest.raises(ValueError, match=rf"downscale: {shape[2]}x{shape[3]} is not a multiple of 4; crop it first, "
                                              rf"e\.g\. x\[\.\.\., {hint}\]"):
             srnets.downscale(torch.rand(shape))
-    with pytest.raises(ValueError, match=r"downscale input.*\[0, 1\]"):
+    with pytest.raises(ValueError, match=r"^expected downscale input in \[0, 1\]"):
         srnets.downscale(torch.full((1, 3, 8, 8), -0.5))
 
 
@@ -431,6 +431,11 @@ def test_small_networks_follow_their_definition():
         assert torch.allclose(net(x), want, atol=1e-6) and net(x).shape == (2, 3, 12, 20)
     with pytest.raises(ValueError, match=r"tiny input.*\[0, 1\]"):
         net(x + 1)
+    assert srnets.SRResNet().name == "srresnet" and len(srnets.SRResNet(channels=4, blocks=1).up_convs) == 2
+    assert {m.eps for m in net.modules() if isinstance(m, torch.nn.BatchNorm2d)} == {1e-3}  # Keras' epsilon
+    with pytest.raises(ValueError, match=r"^conv2d: kernel shape \(4, 3, 9, 9\), expected \(5, 3, 9, 9\)$"):
+        srnets._set_conv(torch.nn.Conv2d(3, 5, 9), {"conv2d/kernel": torch.zeros(9, 9, 3, 4), "conv2d/bias": torch.zeros(4)},
+                         "conv2d")
     critic = srnets.SRCritic()
     assert critic.name == "srgan-critic"
     with pytest.raises(ValueError, match=r"^srgan-critic takes 96x96 crops .*got 64x80; cut crops first"):
@@ -474,9 +479,9 @@ def test_load_names_defaults_and_read_errors(tmp_path, monkeypatch):
 def test_measure_outputs_rows_columns_and_checks():
     truth = pk.sample_image("astronaut")[..., 40:72, 100:140]
     noisy = pk.add_noise(truth, 0.05).clamp(0, 1)
-    m = srnets.measure_outputs({"noisy": noisy}, truth, "vgg19-random", layers=["relu1_2"], lpips=False)
+    m = srnets.measure_outputs({"noisy": noisy}, truth, "vgg19-random", layers=["relu2_1"], lpips=False)
     assert list(m) == ["noisy", "truth"]
-    assert list(m["noisy"]) == [*srnets.MEASURES, "perc relu1_2", "perc total"]
+    assert list(m["noisy"]) == [*srnets.MEASURES, "perc relu2_1", "perc total"]  # not a default layer
     assert list(m["truth"]) == ["sharpness", "HF energy", "slope"]
     row = m["noisy"]
     assert math.isnan(row["LPIPS"])  # not asked for
@@ -484,9 +489,9 @@ def test_measure_outputs_rows_columns_and_checks():
         pk.spectral_slope(noisy))
     assert m["truth"]["HF energy"] == pytest.approx(pk.high_frequency_energy(truth))
     assert m["truth"]["slope"] == pytest.approx(pk.spectral_slope(truth))
-    assert row["perc relu1_2"] == pytest.approx(pk.pair_distances(noisy, truth, "vgg19-random", ["relu1_2"])["relu1_2"])
-    assert row["perc total"] == pytest.approx(row["perc relu1_2"])
-    with pytest.raises(ValueError, match=r"truth.*\[0, 1\]"):
+    assert row["perc relu2_1"] == pytest.approx(pk.pair_distances(noisy, truth, "vgg19-random", ["relu2_1"])["relu2_1"])
+    assert row["perc total"] == pytest.approx(row["perc relu2_1"])
+    with pytest.raises(ValueError, match=r"^expected truth in \[0, 1\]"):
         srnets.measure_outputs({"noisy": noisy}, truth * 2, "vgg19-random", lpips=False)
     with pytest.raises(ValueError, match=r"outputs\['bright'\].*\[0, 1\]"):
         srnets.measure_outputs({"bright": noisy + 1}, truth, "vgg19-random", lpips=False)

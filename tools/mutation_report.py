@@ -693,6 +693,38 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         "equivalent: vgg16-lpips's default layers are exactly LPIPS_LAYERS, in that order",
     ('percepkit.lpips.xǁLPIPSǁ_features__mutmut_3', 'return self.backbone(self.backbone.normalize(x.float()), self.layers, normalize=None)'):
         "equivalent: None is falsy like False for the backbone's normalize flag",
+    ('percepkit.judge.xǁJudgePanelǁ__init____mutmut_75', 'self.buttons = {c: W.Button(description=f"{c} is closer", button_style="PRIMARY",'):
+        "equivalent: ipywidgets' button_style is a caseless enum, so 'PRIMARY' is stored as 'primary'",
+    ('percepkit.srnets.x__same_pad__mutmut_4', 'for n in (x.shape[-1], x.shape[+2]):  # F.pad wants (left, right, top, bottom)'):
+        "equivalent: _same_pad only receives 4-D (N, C, H, W) tensors (the critic's input went through _batched), where shape[2] is shape[-2]",
+    ('percepkit.srnets.xǁSRCriticǁforward__mutmut_7', 'if tuple(x.shape[+2:]) != (CRITIC_SIZE, CRITIC_SIZE):'):
+        'equivalent: after _batched the input is 4-D, where shape[2:] is shape[-2:]',
+    ('percepkit.srnets.xǁSRCriticǁforward__mutmut_11', 'f"got {x.shape[+2]}x{x.shape[-1]}; cut crops first, e.g. x[..., :96, :96]")'):
+        'equivalent: after _batched the input is 4-D, where shape[2] is shape[-2]',
+    ('percepkit.srnets.x__read_h5__mutmut_5', 'with h5py.File(path, ) as f:'):
+        'equivalent: h5py.File opens read-only by default (h5py >= 3)',
+    ('percepkit.srnets.x__read_h5__mutmut_12', 'layer = layer.decode() if (isinstance(layer, bytes)) or True else layer'):
+        'equivalent for the three SHA-256-checked files it may read: h5py returns their layer names as bytes, so .decode() is always taken',
+    ('percepkit.srnets.x__read_h5__mutmut_21', 'wname = wname.decode() if (isinstance(wname, bytes)) or True else wname'):
+        'equivalent for the three SHA-256-checked files: their weight names come back as bytes',
+    ('percepkit.srnets.x__read_h5__mutmut_14', 'for wname in f[layer].attrs.get("weight_names", None):'):
+        'equivalent for the three SHA-256-checked files: every layer group carries a weight_names attribute (empty for layers without weights), so the default is never used',
+    ('percepkit.srnets.x__read_h5__mutmut_16', 'for wname in f[layer].attrs.get("weight_names", ):'):
+        'equivalent for the three SHA-256-checked files: every layer group carries weight_names',
+    ('percepkit.srnets.x__read_h5__mutmut_26', 'out[f"{layer}/{wname.split(\'/\')[+1].split(\':\')[0]}"] = torch.from_numpy(f[layer][wname][()])'):
+        "equivalent for the three SHA-256-checked files: every weight name is '<layer>/<weight>:0', two parts, where [1] is [-1]",
+    ('percepkit.srnets.x__fill_generator__mutmut_11', 'conv = iter(["conv2d"] + [f"conv2d_{i}" for i in range(1, 38)])'):
+        'equivalent: the iterator of conv names is consumed exactly 37 times (a name more at its end is never reached)',
+    ('percepkit.srnets.x__fill_generator__mutmut_22', 'bn = iter(["batch_normalization_v1"] + [f"batch_normalization_v1_{i}" for i in range(1, 34)])'):
+        'equivalent: the iterator of BatchNorm names is consumed exactly 33 times',
+    ('percepkit.srnets.x__fill_generator__mutmut_33', 'prelu = iter(["p_re_lu"] + [f"p_re_lu_{i}" for i in range(1, 20)])'):
+        'equivalent: the iterator of PReLU names is consumed exactly 19 times',
+    ('percepkit.srnets.x_bicubic_upscale__mutmut_16', 'return F.interpolate(x, scale_factor=factor, mode="bicubic", align_corners=None).clamp(0, 1)'):
+        'equivalent: F.interpolate treats align_corners=None as False for bicubic',
+    ('percepkit.srnets.x_bicubic_upscale__mutmut_20', 'return F.interpolate(x, scale_factor=factor, mode="bicubic", ).clamp(0, 1)'):
+        "equivalent: F.interpolate's align_corners defaults to None, i.e. False for bicubic",
+    ('percepkit.srnets.x_measure_outputs__mutmut_60', '"LPIPS": float(lpips_distance(x, truth)) if lpips else float("NAN"),'):
+        "equivalent: float('NAN') is the same NaN as float('nan')",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
