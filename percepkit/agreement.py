@@ -29,7 +29,7 @@ import numpy as np
 import torch
 
 from .backbones import Backbone
-from .losses import _pair_table, style_loss
+from .losses import _pair_table, energy, style_loss
 from .triplets import TripletSet
 from .weights import resolve_backbone
 
@@ -133,10 +133,10 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
                 table["L2 / PSNR"][i, c] = pair["L2"]
                 table["SSIM"][i, c] = _ssim_distance(t.reference, cand)
                 per = {l: pair[l] for l in layers}
-                energy = {l: max(float(f[l][:1].square().mean()), 1e-12) for l in layers}
+                size = {l: energy(f[l][:1]) for l in layers}  # the reference's own size at each layer
                 for k, l in enumerate(layers):
                     table[l][i, c] = per[l]
-                    relative[i, c, k] = per[l] / energy[l]
+                    relative[i, c, k] = per[l] / size[l]
                 table["perceptual"][i, c] = sum(per.values())
                 table["perceptual (balanced)"][i, c] = relative[i, c].mean()
                 table["Gram (style)"][i, c] = sum(float(style_loss(f[l][c + 1:c + 2], f[l][:1])) for l in style_layers)
@@ -178,7 +178,7 @@ def tally(tset: TripletSet, *choice_lists) -> np.ndarray:
     return counts
 
 
-def _check_pair(d, counts):
+def _check_distances_and_counts(d, counts):
     d, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=float)
     if d.ndim != 2 or d.shape[1] != 2:
         raise ValueError(f"expected distances of shape (n_triplets, 2) [to A, to B]; got shape {d.shape}")
@@ -210,7 +210,7 @@ def agreement(d, counts, tie_rtol: float = TIE_RTOL, triplets=None) -> float:
     Returns:
         float in [0, 1]; ``nan`` when no triplet has an answer.
     """
-    d, counts = _check_pair(d, counts)
+    d, counts = _check_distances_and_counts(d, counts)
     if triplets is not None:
         idx = list(triplets)
         d, counts = d[idx], counts[idx]

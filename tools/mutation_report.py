@@ -511,13 +511,13 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.training.x_cached__mutmut_61', 'return torch.load(path, weights_only=False)'):
         'equivalent — as above',
     # --- more equivalents (issue 22)
-    ('percepkit.agreement.x__check_pair__mutmut_3', 'd, counts = np.asarray(d, dtype=None), np.asarray(counts, dtype=float)'):
+    ('percepkit.agreement.x__check_distances_and_counts__mutmut_3', 'd, counts = np.asarray(d, dtype=None), np.asarray(counts, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_pair__mutmut_5', 'd, counts = np.asarray(d, ), np.asarray(counts, dtype=float)'):
+    ('percepkit.agreement.x__check_distances_and_counts__mutmut_5', 'd, counts = np.asarray(d, ), np.asarray(counts, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_pair__mutmut_7', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=None)'):
+    ('percepkit.agreement.x__check_distances_and_counts__mutmut_7', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_pair__mutmut_9', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, )'):
+    ('percepkit.agreement.x__check_distances_and_counts__mutmut_9', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, )'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
     ('percepkit.agreement.x_cross_validate__mutmut_7', 'counts = np.asarray(counts, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
