@@ -29,8 +29,6 @@ import torch.nn.functional as F
 
 from .backbones import Backbone
 from .cache import cache_folder, cache_key, load_or_compute, source_of
-from .cache import canonical as _jsonable  # noqa: F401  (the tests' name for it)
-from .cache import source_of as _source  # noqa: F401
 from .images import check_image, sample_image
 from .metrics import detail_split, psnr, sharpness
 

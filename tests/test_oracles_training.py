@@ -11,7 +11,7 @@ import torch.nn.functional as F
 
 import percepkit as pk
 from oracles import tiny_backbone
-from percepkit import training
+from percepkit import cache, training
 
 
 def perturbed(model, seed=0, scale=0.05):
@@ -301,16 +301,16 @@ def test_cache_file_name_and_key_inputs(tmp_path):
     assert f.name.startswith("train-work-") and f.suffix == ".pt" and len(f.stem) == len("train-work-") + 20
     training.cached(lambda n: {"x": torch.zeros(n)}, cache_dir=tmp_path, n=1)
     assert {p.name.split("-")[1] for p in tmp_path.iterdir()} == {"work", "<lambda>"}
-    assert training._jsonable(torch.ones(2)) == training._jsonable(torch.ones(2, dtype=torch.float64))  # values, not dtype
-    assert training._jsonable(torch.ones(2)) != training._jsonable(torch.ones(3))
-    assert training._jsonable((1, "a", None, True)) == [1, "a", None, True]
-    assert training._jsonable(nn.ReLU) == repr(nn.ReLU)  # a class is not a function
-    assert training._jsonable({1: 2.00001}) == {"1": 2.0}
-    assert training._jsonable(object)[:6] == "<class"
+    assert cache.canonical(torch.ones(2)) == cache.canonical(torch.ones(2, dtype=torch.float64))  # values, not dtype
+    assert cache.canonical(torch.ones(2)) != cache.canonical(torch.ones(3))
+    assert cache.canonical((1, "a", None, True)) == [1, "a", None, True]
+    assert cache.canonical(nn.ReLU) == repr(nn.ReLU)  # a class is not a function
+    assert cache.canonical({1: 2.00001}) == {"1": 2.0}
+    assert cache.canonical(object)[:6] == "<class"
     m = training.TinyUpsampler(2, "resize", channels=4, layers=1)
-    key = training._jsonable(m)
+    key = cache.canonical(m)
     assert key[:2] == ["TinyUpsampler", "factor=2, upsampler='resize'"] and len(key[2]) == 16
-    assert training._source(len) == "len"  # no source kept: its name
+    assert cache.source_of(len) == "len"  # no source kept: its name
 
 
 def test_defaults_and_smallest_settings():
@@ -366,7 +366,7 @@ def test_the_cache_key_written_out(tmp_path):
     digest = hashlib.sha256(json.dumps(spec, sort_keys=True).encode()).hexdigest()[:20]
     assert [p.name for p in (tmp_path / "b").iterdir()] == [f"train-work-{digest}.pt"]
     part = functools.partial(work, scale=2.0)  # no __name__, no source: named "fn", keyed by its repr
-    assert training._source(part) == repr(part)
+    assert cache.source_of(part) == repr(part)
     training.cached(part, cache_dir=tmp_path / "p", n=1)
     assert [p.name[:9] for p in (tmp_path / "p").iterdir()] == ["train-fn-"]
 

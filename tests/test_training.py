@@ -4,7 +4,7 @@ import pytest
 import torch
 
 import percepkit as pk
-from percepkit import training
+from percepkit import cache, training
 
 
 def test_the_denoiser_starts_as_the_identity_and_clamps():
@@ -71,8 +71,8 @@ def test_cached_keys_a_function_setting_by_its_code_not_its_address(tmp_path):
     assert calls == [1]
     training.cached(work, cache_dir=tmp_path, degrade=halve_again)
     assert calls == [1, 1]
-    assert training._jsonable(halve) == training._jsonable(halve) != training._jsonable(halve_again)
-    assert "x / 2" in training._jsonable(halve)
+    assert cache.canonical(halve) == cache.canonical(halve) != cache.canonical(halve_again)
+    assert "x / 2" in cache.canonical(halve)
 
 
 @pytest.mark.parametrize("upsampler", ["pixelshuffle", "resize"])
@@ -119,12 +119,12 @@ def test_models_are_seeded_without_touching_the_global_random_state():
 def test_cache_key_tells_losses_apart_by_their_settings():
     bb = pk.load_backbone("vgg19-random", verbose=False)
     a, b = pk.PerceptualLoss(bb, layers=["relu1_2"]), pk.PerceptualLoss(bb, layers=["relu2_2"])
-    assert training._jsonable(a) != training._jsonable(b)  # same weights, other layers
-    assert training._jsonable(a) == training._jsonable(pk.PerceptualLoss(bb, layers=["relu1_2"]))
+    assert cache.canonical(a) != cache.canonical(b)  # same weights, other layers
+    assert cache.canonical(a) == cache.canonical(pk.PerceptualLoss(bb, layers=["relu1_2"]))
     moved = pk.load_backbone("vgg19-random", verbose=False)
     moved.source = "/another/venv/weights.pt"  # the same weights installed elsewhere: the same key
-    assert training._jsonable(pk.PerceptualLoss(moved, layers=["relu1_2"])) == training._jsonable(a)
-    assert "/another" not in str(training._jsonable(pk.PerceptualLoss(moved, layers=["relu1_2"])))
+    assert cache.canonical(pk.PerceptualLoss(moved, layers=["relu1_2"])) == cache.canonical(a)
+    assert "/another" not in str(cache.canonical(pk.PerceptualLoss(moved, layers=["relu1_2"])))
 
 
 def test_upsampler_bad_arguments():
@@ -207,10 +207,10 @@ def test_live_loss_outside_a_notebook_keeps_values_and_stops_on_nan():
 
 
 def test_cache_keys_floats_to_four_significant_digits():
-    assert training._jsonable(0.1 + 0.2) == training._jsonable(0.3)  # last-bit noise: the same key
-    assert training._jsonable(0.0005203544424) == training._jsonable(0.0005203545516)  # 1 vs 2 threads, measured
-    assert training._jsonable(1.234e-4) != training._jsonable(1.235e-4)
-    assert training._jsonable({"w": 2.0000000001}) == {"w": 2.0}
+    assert cache.canonical(0.1 + 0.2) == cache.canonical(0.3)  # last-bit noise: the same key
+    assert cache.canonical(0.0005203544424) == cache.canonical(0.0005203545516)  # 1 vs 2 threads, measured
+    assert cache.canonical(1.234e-4) != cache.canonical(1.235e-4)
+    assert cache.canonical({"w": 2.0000000001}) == {"w": 2.0}
 
 
 def test_plot_losses_draws_steps_and_their_running_mean_centred():
