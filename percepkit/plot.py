@@ -26,6 +26,11 @@ def _figure_and_axes(ax, figsize):
     return ax.figure, ax
 
 
+def _ring(ax, x: float, y: float, size: float) -> None:
+    """The red ring around the highlighted point of a perception–distortion plot (the one a slider shows)."""
+    ax.scatter([x], [y], s=size, facecolors="none", edgecolors="red", linewidths=2, zorder=3)
+
+
 def show_images(images, titles=None, ncols: int | None = None, size: float = 3.0, suptitle: str | None = None):
     """Show images side by side.
 
@@ -155,8 +160,7 @@ def plot_perception_distortion(results, highlight=None, ax=None, title: str | No
               title="point: λ (pix, perc,\nstyle, adv)",
               title_fontsize=7, frameon=False)
     if highlight is not None:
-        ax.scatter([highlight.metrics["slope_gap"]], [highlight.metrics["psnr"]], s=200, facecolors="none",
-                   edgecolors="red", linewidths=2, zorder=3)
+        _ring(ax, highlight.metrics["slope_gap"], highlight.metrics["psnr"], 200)
     ax.margins(x=0.25, y=0.12)
     ax.set_xlabel("perception: |spectral slope − photographs'| (no reference; lower = more natural)", fontsize=8)
     ax.set_ylabel("distortion: PSNR vs truth (dB; higher = better)", fontsize=8)

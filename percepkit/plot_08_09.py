@@ -6,7 +6,7 @@ from __future__ import annotations
 import torch
 
 from .images import to_numpy
-from .plot import _figure_and_axes
+from .plot import _figure_and_axes, _ring
 
 __all__ = [
     "plot_measure_panels", "plot_blends_and_images", "plot_critic_logits", "plot_chance",
@@ -226,8 +226,7 @@ def plot_blends(blends, highlight=None, points: dict | None = None, ax=None, tit
         ax.scatter([x], [y], marker="s", color="0.3", s=30, zorder=2)
         ax.annotate(name, (x, y), fontsize=8, xytext=(5, -10), textcoords="offset points")
     if highlight is not None:
-        ax.scatter([highlight.psnr], [highlight.lpips], s=220, facecolors="none", edgecolors="red", linewidths=2,
-                   zorder=3)
+        _ring(ax, highlight.psnr, highlight.lpips, 220)
     ax.margins(x=0.15, y=0.15)
     ax.set_xlabel("distortion: PSNR vs truth (dB; higher = closer in pixels) →", fontsize=8)
     ax.set_ylabel("LPIPS vs truth (lower = closer for LPIPS)", fontsize=8)

@@ -516,3 +516,15 @@ def test_plot_srgan_verdicts_draws_shares_and_opinion_scores():
     assert [t.get_text() for t in right.texts] == ["1.47", "3.56"] and right.get_ylim() == (1, 5)
     assert (left.get_title(), right.get_title(), left.get_xlabel()) == ("closer?", "MOS", "% of the 6")
     plt.close(fig)
+
+
+def test_the_highlighted_point_gets_a_red_ring(sr_results):
+    from matplotlib.colors import to_rgba
+
+    fig = pk.plot_perception_distortion(sr_results, highlight=sr_results[1])
+    rings = [c for c in fig.axes[0].collections if len(c.get_edgecolor()) and
+             tuple(c.get_edgecolor()[0]) == to_rgba("red") and c.get_sizes()[0] == 200]
+    assert len(rings) == 1
+    x, y = rings[0].get_offsets()[0]
+    assert (x, y) == pytest.approx((sr_results[1].metrics["slope_gap"], sr_results[1].metrics["psnr"]))
+    plt.close(fig)
