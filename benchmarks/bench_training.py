@@ -91,7 +91,7 @@ def main() -> None:
     noisy = pk.add_noise(clean, 0.15, seed=1)
     steps, score_loss = make_steps(bb, layers)
     names = list(steps)
-    models = {k: training.TinyDenoiser(24, 5) for k in names}
+    models = {k: pk.TinyDenoiser(24, 5) for k in names}
     opts = {k: torch.optim.Adam(m.parameters(), lr=2e-3) for k, m in models.items()}
     times = {k: [] for k in names}
     for r in range(args.rounds + 1):
@@ -114,7 +114,7 @@ def main() -> None:
     probe_noisy = pk.add_noise(probe, 0.15, seed=10_001)
     reached = {}
     for k in names[1:]:
-        model = training.TinyDenoiser(24, 5, seed=0)
+        model = pk.TinyDenoiser(24, 5, seed=0)
         opt = torch.optim.Adam(model.parameters(), lr=2e-3)
         for step in range(args.converge):
             c = training.random_crops(images, 8, 32, seed=step)

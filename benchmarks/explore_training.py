@@ -1,6 +1,6 @@
 """Exploration: which small restoration task shows a *visible* MSE vs perceptual difference at CPU scale?
 
-Notebook 07 trains ``training.TinyDenoiser(24, 5)`` on Gaussian denoising: 400 shared MSE steps, then
+Notebook 07 trains ``pk.TinyDenoiser(24, 5)`` on Gaussian denoising: 400 shared MSE steps, then
 150 fine-tune steps per arm, either more MSE or MSE + perceptual (``pk.PerceptualLoss`` on the first two
 default layers of the loss network, weighted ``PERC_WEIGHT`` times the pixel/perceptual ratio measured at
 the split). This script runs the same recipe on tasks the notebook does not try:
@@ -142,7 +142,7 @@ def train(images, degrade, steps, start=0, state=None, perceptual=None, perc_wei
     Returns the state and per-step logs (pixel, perceptual, adversarial terms unweighted; D loss).
     """
     torch.manual_seed(0)
-    model = training.TinyDenoiser(channels=24, layers=5)
+    model = pk.TinyDenoiser(channels=24, layers=5)
     if state is not None:
         model.load_state_dict(state)
     opt = torch.optim.Adam(model.parameters(), lr=LR)
@@ -181,7 +181,7 @@ def train(images, degrade, steps, start=0, state=None, perceptual=None, perc_wei
 
 def split_weights(images, degrade, state, perceptual, with_adv: bool) -> dict:
     """Pixel, perceptual (and adversarial, fresh D) terms of the pretrained net on the seed-0 batch."""
-    model = training.TinyDenoiser(channels=24, layers=5)
+    model = pk.TinyDenoiser(channels=24, layers=5)
     model.load_state_dict(state)
     clean = training.random_crops(images, BATCH, CROP, seed=0)
     with torch.no_grad():
@@ -311,7 +311,7 @@ def run_task(task, images, backbones, memo, args) -> dict:
     degraded_test = degrade(clean_test, 99)
     scores = {"input": score(nn.Identity(), clean_test, degraded_test)}
     for arm, result in arms.items():
-        model = training.TinyDenoiser(channels=24, layers=5)
+        model = pk.TinyDenoiser(channels=24, layers=5)
         model.load_state_dict(result["state"])
         scores[arm] = score(model, clean_test, degraded_test)
     fig_path = Path(args.figdir) / f"{task}.png"

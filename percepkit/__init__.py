@@ -1,12 +1,12 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
 Flow of data: images → backbones → weights → metrics → forensics → losses → lpips → srnets → doctor → texture → optimize
-→ superres → training → plot → widgets → triplets → agreement → answers → judge (and exercises, cli). Each module imports
-only modules before it in that list.
+→ superres → tinynets → live → training → plot → widgets → triplets → agreement → answers → judge (and exercises,
+cli). Each module imports only modules before it in that list.
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
-from . import cache, exercises, judge, srnets, superres, training, widgets
+from . import cache, exercises, judge, live, srnets, superres, tinynets, training, widgets
 from .agreement import (  # binds pk.agreement to the function agreement(), not the module (see its docstring)
     CrossValidation,
     Distances,
@@ -25,6 +25,7 @@ from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
 from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_png, to_tensor
 from .judge import judge_panel
+from .live import LiveLoss, plot_losses
 from .losses import (
     TERMS,
     CombinedLoss,
@@ -90,6 +91,7 @@ from .superres import (
     superres_problem,
 )
 from .texture import TextureLoss, texture_start
+from .tinynets import TinyDenoiser, TinyUpsampler
 from .triplets import Triplet, TripletSet, make_sr_triplets, make_triplets
 from .weights import (
     BACKBONES,
@@ -114,6 +116,8 @@ __all__ = [
     "superres",
     "srnets",
     "training",
+    "tinynets",
+    "live",
     "widgets",
     "judge",
     # images
@@ -136,6 +140,8 @@ __all__ = [
     "psnr", "ssim", "sharpness", "high_frequency_energy", "detail_split", "layout_correlation", "spectral_slope",
     # srnets: trained super-resolution networks (SRResNet-MSE, SRGAN, its critic) and network interpolation
     "load_sr_network", "interpolate_networks", "SR_NETWORKS", "SRResNet", "SRCritic",
+    # notebook 07: the tiny networks it trains and its live loss curve (the data, cache and step cost: pk.training)
+    "TinyDenoiser", "TinyUpsampler", "LiveLoss", "plot_losses",
     # optimisation, the super-resolution problem, figures
     "optimize_image", "invert_features", "texture_start", "TextureLoss", "total_variation",
     "superres_problem", "solve_combined", "precompute_grid", "relative_to_raw", "SuperResolution", "Result",

@@ -10,8 +10,8 @@ import percepkit as pk
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "cache", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
-         "optimize", "superres", "training", "plot", "plot_04_07", "plot_08_09", "widgets", "triplets", "agreement",
-         "answers", "judge", "exercises", "cli"]
+         "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07", "plot_08_09", "widgets", "triplets",
+         "agreement", "answers", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():
@@ -76,3 +76,20 @@ def test_no_global_seeding_in_the_library():
             if isinstance(node, ast.Call) and ast.unparse(node.func) == "torch.manual_seed" and id(node) not in guarded:
                 bare.append(f"{path.name}:{node.lineno}")
     assert not bare, f"global seeding outside fork_rng at {bare}"
+
+
+def test_mutation_config_follows_the_modules():
+    """pyproject's [tool.mutmut] mutates every module but tools/mutation_report.py's EXCLUDED, with the tests its
+    TESTS names: a new or renamed module cannot drop out of `make mutation` unnoticed."""
+    import importlib.util
+    import tomllib
+
+    spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    conf = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["mutmut"]
+    modules = {p.stem for p in PKG.glob("*.py")}
+    assert set(report.TESTS) | set(report.EXCLUDED) == modules and not set(report.TESTS) & set(report.EXCLUDED)
+    assert sorted(conf["only_mutate"]) == sorted(f"percepkit/{m}.py" for m in report.TESTS)
+    assert sorted(conf["pytest_add_cli_args_test_selection"]) == sorted({t for ts in report.TESTS.values() for t in ts})
+    assert all((PKG.parent / t).is_file() for ts in report.TESTS.values() for t in ts)

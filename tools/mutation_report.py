@@ -50,6 +50,8 @@ TESTS = {
     "forensics": ["tests/test_oracles_forensics.py", "tests/test_forensics.py"],
     "texture": ["tests/test_oracles_texture.py", "tests/test_texture.py"],
     "training": ["tests/test_oracles_training.py", "tests/test_training.py"],
+    "tinynets": ["tests/test_tinynets.py"],
+    "live": ["tests/test_live.py"],
     "superres": ["tests/test_oracles_superres.py", "tests/test_superres.py"],
     "exercises": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
                   *[f"tests/test_exercises_0{k}.py" for k in range(1, 10)]],
@@ -489,16 +491,16 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         "equivalent on every answer tried — allclose's default rtol 1e-5 already covers a mean computed another way "
         "(sum / K differs from torch's mean by < 1e-7 on values in [0, 1])",
     # --- training.py
-    ('percepkit.training.xǁTinyDenoiserǁ__init____mutmut_4', 'with torch.random.fork_rng(devices=None):'):
+    ('percepkit.tinynets.xǁTinyDenoiserǁ__init____mutmut_4', 'with torch.random.fork_rng(devices=None):'):
         'equivalent on a CPU-only machine — devices=None also forks the CUDA generators, of which there are none',
-    ('percepkit.training.xǁTinyUpsamplerǁ__init____mutmut_7', 'with torch.random.fork_rng(devices=None):'):
+    ('percepkit.tinynets.xǁTinyUpsamplerǁ__init____mutmut_7', 'with torch.random.fork_rng(devices=None):'):
         'equivalent on a CPU-only machine — as above',
-    ('percepkit.training.xǁTinyUpsamplerǁ_build__mutmut_106', 'self.up = nn.Sequential(nn.Upsample(scale_factor=factor, ), conv)'):
+    ('percepkit.tinynets.xǁTinyUpsamplerǁ_build__mutmut_106', 'self.up = nn.Sequential(nn.Upsample(scale_factor=factor, ), conv)'):
         "equivalent — nn.Upsample's default mode is 'nearest'",
-    ('percepkit.training.xǁTinyUpsamplerǁforward__mutmut_14',
+    ('percepkit.tinynets.xǁTinyUpsamplerǁforward__mutmut_14',
      'base = F.interpolate(x, scale_factor=self.factor, mode="bicubic", align_corners=None)'):
         'equivalent — F.interpolate treats align_corners=None as False, without a warning',
-    ('percepkit.training.xǁTinyUpsamplerǁforward__mutmut_18', 'base = F.interpolate(x, scale_factor=self.factor, mode="bicubic", )'):
+    ('percepkit.tinynets.xǁTinyUpsamplerǁforward__mutmut_18', 'base = F.interpolate(x, scale_factor=self.factor, mode="bicubic", )'):
         'equivalent — as above: align_corners defaults to None, i.e. False',
     ('percepkit.training.x_random_crops__mutmut_16', 'h, w = img.shape[+2:]'):
         'equivalent — on a 4-D (N, C, H, W) tensor, +2 and −2 name the same axis',
