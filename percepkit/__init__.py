@@ -2,8 +2,8 @@
 
 Flow of data: images → cache → backbones → registry → weights → metrics → forensics → losses → lpips → srnets
 → doctor → texture → optimize → superres → tinynets → live → training → plot → plot_04_07 → plot_08_09 → widgets
-→ triplets → agreement → answers → judge → exercises → cli. Each module imports only modules before it in that
-list (tests/test_package.py checks it).
+→ triplets → agreement → answers → judge → exercises_01_05 → exercises_06_09 → exercises → cli. Each module imports
+only modules before it in that list (tests/test_package.py checks it).
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 

@@ -7,6 +7,8 @@ import pytest
 import torch
 
 from percepkit import exercises as ex
+from percepkit import exercises_01_05 as ex15
+from percepkit import exercises_06_09 as ex69
 
 N = r"-?[0-9.]+(?:e[-+]?\d+)?"  # a number as the messages print it
 
@@ -26,7 +28,7 @@ CORRECT = [
      "Correct: the L2 optimum of several targets is their pixel-wise mean."),
     (ex.check_l1_optimum, (lambda t: t.median(0, keepdim=True).values,),
      "Correct: the L1 optimum of several targets is a pixel-wise median (any value between the middle two when K is even)."),
-    (ex.check_receptive_field, (ex._receptive_field,),
+    (ex.check_receptive_field, (ex15._receptive_field,),
      "Correct: receptive fields of 6 stacks, up to 196 pixels for VGG16's relu5_3."),
     (ex.check_gram_matrix, (gram,), "Correct: gram_fn computes F Fᵀ ÷C·H·W for every image of the batch."),
     (ex.check_gram_hw, (lambda f: gram(f, False),), "Correct: gram_hw_fn computes F Fᵀ ÷H·W for every image of the batch."),
@@ -83,13 +85,13 @@ WRONG = [
      rf"^for 5 targets your image has mean absolute error {N}, but {N} is reachable\. Which value makes as many targets"),
     (ex.check_l1_optimum, lambda t: 1.0,
      r"^l1_optimal_image should return a torch.Tensor of shape \(1, 3, H, W\); it returned float$"),
-    (ex.check_receptive_field, lambda layers: str(ex._receptive_field(layers)),
+    (ex.check_receptive_field, lambda layers: str(ex15._receptive_field(layers)),
      r"^receptive_field should return an int \(pixels\); for one 3x3 conv it returned '3'$"),
     (ex.check_receptive_field, lambda layers: 1 + sum(k - 1 for k, _ in layers),
      r"^conv, 2x2 pool, conv \[\(3, 1\), \(2, 2\), \(3, 1\)\]: you returned 6, the receptive field is 8 pixels\. You ignored the "
      r"strides: after a stride-s layer, one more pixel of kernel reaches s pixels further in the input\. Track the jump j "
      r"\(input pixels between neighbouring outputs\): each layer adds \(k − 1\)·j, then j \*= s\.$"),
-    (ex.check_receptive_field, lambda layers: ex._receptive_field(layers) + 1,
+    (ex.check_receptive_field, lambda layers: ex15._receptive_field(layers) + 1,
      r"^one 3x3 conv \[\(3, 1\)\]: you returned 4, the receptive field is 3 pixels\. Track the jump"),
     (ex.check_gram_matrix, lambda f: gram(f).tolist(),
      r"^gram_fn should return a torch.Tensor of shape \(N, C, C\); it returned list$"),
@@ -337,7 +339,7 @@ def test_06_checks_report_the_numbers_of_their_documented_case():
     with pytest.raises(AssertionError, match=rf"^caffe: values differ from the expected input \(max diff {diff:.3g}\)"):
         ex.check_preprocess(lambda z, n: (z - mean) / std)
     # check_feature_extractor's case: its seeded block, torch.rand(2, 3, 12, 12) with seed 1
-    block = ex._inplace_vgg_block()
+    block = ex69._inplace_vgg_block()
     z = torch.rand(2, 3, 12, 12, generator=torch.Generator().manual_seed(1))
     with torch.no_grad():
         conv = block[0](z.clone())
@@ -391,7 +393,7 @@ def nudge_smallest(g, rtol=1e-4, atol=1e-7):
 
 
 def test_gram_checks_accept_answers_within_their_tolerance_and_name_the_divisor_with_it(capsys):
-    f = ex._features_for_check()
+    f = ex15._features_for_check()
     ex.check_gram_matrix(lambda f: gram(f) * (1 + 5e-5))  # relative 5e-5 < rtol 1e-4
     ex.check_gram_matrix(lambda f: nudge_smallest(gram(f)))  # the smallest entry 0.6e-7 beyond rtol·|g|
     ex.check_gram_hw(lambda f: gram(f, False) * (1 - 5e-5))
@@ -431,7 +433,7 @@ def test_gram_check_symmetry_verdict_uses_the_same_tolerance():
 
 @pytest.mark.parametrize("check", [ex.check_gram_matrix, ex.check_gram_hw])
 def test_gram_differs_message_reports_the_largest_difference_to_the_asked_divisor(check):
-    f = ex._features_for_check()
+    f = ex15._features_for_check()
     by_c = check is ex.check_gram_matrix
     want = gram(f, by_c)
     largest = float((want * 1.5 - want).abs().max())  # written out: 0.5 × the largest entry
@@ -446,7 +448,7 @@ def test_gram_differs_message_reports_the_largest_difference_to_the_asked_diviso
 def test_the_inplace_vgg_block_is_vggs_start_scaled_down():
     import torch.nn as nn
 
-    block = ex._inplace_vgg_block()
+    block = ex69._inplace_vgg_block()
     assert [type(m) for m in block] == [nn.Conv2d, nn.ReLU, nn.Conv2d, nn.ReLU, nn.MaxPool2d]
     convs = [block[0], block[2]]
     assert [(c.in_channels, c.out_channels, c.kernel_size, c.stride, c.padding) for c in convs] == [

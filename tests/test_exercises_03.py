@@ -4,6 +4,7 @@ import pytest
 
 import percepkit as pk
 from percepkit import exercises as ex
+from percepkit import exercises_01_05 as ex15
 
 
 def rf(layers):
@@ -38,10 +39,10 @@ def test_rejects_wrong_answers(wrong, message):
 
 def test_reference_agrees_with_describe_on_vgg16_layers():
     """The VGG16 case of the check equals what Backbone.describe reports for relu5_3 (vgg19's convs differ in count)."""
-    vgg16 = ex._RF_CASES["VGG16 up to relu5_3"]
-    assert ex._receptive_field(vgg16) == 196
+    vgg16 = ex15._RF_CASES["VGG16 up to relu5_3"]
+    assert ex15._receptive_field(vgg16) == 196
     table = pk.load_backbone("vgg19-random", verbose=False).describe(64)
     by_name = {r.name: r.receptive_field for r in table}
     vgg19_to_relu5_4 = [(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2 + [(2, 2)] + ([(3, 1)] * 4 + [(2, 2)]) * 2 + [(3, 1)] * 4
-    assert ex._receptive_field(vgg19_to_relu5_4) == by_name["relu5_4"]
-    assert ex._receptive_field([(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2) == by_name["relu2_2"]
+    assert ex15._receptive_field(vgg19_to_relu5_4) == by_name["relu5_4"]
+    assert ex15._receptive_field([(3, 1)] * 2 + [(2, 2)] + [(3, 1)] * 2) == by_name["relu2_2"]

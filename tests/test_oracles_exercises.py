@@ -10,6 +10,7 @@ import torch
 import torch.nn.functional as F
 
 from percepkit import exercises as ex
+from percepkit import exercises_01_05 as ex15
 
 # --- 01 -------------------------------------------------------------------------------------------
 
@@ -319,7 +320,7 @@ def test_the_grading_references_against_independent_answers():
     for _ in range(5):
         a, b, p = rng.integers(0, 3, 7).astype(float), rng.integers(0, 3, 7).astype(float), rng.random(7)
         assert ex.two_afc_reference(a, b, p) == pytest.approx(two_afc_loop(a, b, p))
-    for layers in ex._RF_CASES.values():
-        assert ex._receptive_field(layers) == rf_by_hand(layers)
-    assert ex._receptive_field(ex._RF_CASES["VGG16 up to relu5_3"]) == 196
-    assert list(itertools.chain(*[[k] for k in ex._GRAM_DIVISORS])) == ["no divisor", "÷H·W", "÷C·H·W", "÷N·C·H·W"]
+    for layers in ex15._RF_CASES.values():
+        assert ex15._receptive_field(layers) == rf_by_hand(layers)
+    assert ex15._receptive_field(ex15._RF_CASES["VGG16 up to relu5_3"]) == 196
+    assert list(itertools.chain(*[[k] for k in ex15._GRAM_DIVISORS])) == ["no divisor", "÷H·W", "÷C·H·W", "÷N·C·H·W"]

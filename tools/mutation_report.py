@@ -54,8 +54,10 @@ TESTS = {
     "tinynets": ["tests/test_tinynets.py"],
     "live": ["tests/test_live.py"],
     "superres": ["tests/test_oracles_superres.py", "tests/test_superres.py"],
-    "exercises": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
-                  *[f"tests/test_exercises_0{k}.py" for k in range(1, 10)]],
+    "exercises_01_05": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
+                        *[f"tests/test_exercises_0{k}.py" for k in range(1, 6)]],
+    "exercises_06_09": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
+                        *[f"tests/test_exercises_0{k}.py" for k in range(6, 10)]],
     "judge": ["tests/test_oracles_judge.py"],
     "doctor": ["tests/test_doctor.py"],
     "lpips": ["tests/test_lpips.py"],
@@ -65,6 +67,7 @@ MODULES = tuple(TESTS)
 #: Modules left out of mutation testing, and why.
 EXCLUDED = {
     "__init__": "re-exports and the version string; no logic",
+    "exercises": "the exercises' one namespace (pk.exercises.check_*): re-exports of exercises_01_05 and exercises_06_09",
     "__main__": "two lines of CLI glue (calls cli.main)",
     "cli": "CLI glue: argument parsing and printing around registry.py and weights.py (mutated there); tests/test_cli.py runs it end to end",
     "widgets": "ipywidgets layout and event wiring around superres results (the numbers come from superres.py, mutated there)",
@@ -167,9 +170,9 @@ HAND_MUTANTS_22 = [
     ("superres", "steps=steps, lr=lr, d_lr=d_lr, layers=list(layers),", "steps=steps, lr=lr, layers=list(layers),",
      "cache key missing d_lr"),
     ("superres", "prob.upsample(F.avg_pool2d(s, factor))", "prob.upsample(F.avg_pool2d(s, 4))", "candidates assuming factor 4"),
-    ("exercises", "if loss > best_loss + 1e-6:", "if loss > best_loss + 1e-2:", "check_l1_optimum accepting a near-miss (the mean)"),
-    ("exercises", "        j *= s\n", "        j = s\n", "receptive-field reference: the jump not accumulated"),
-    ("exercises", "np.where(d_a > d_b, 1 - p_a, 0.5)", "np.where(d_a > d_b, 1 - p_a, p_a)",
+    ("exercises_01_05", "if loss > best_loss + 1e-6:", "if loss > best_loss + 1e-2:", "check_l1_optimum accepting a near-miss (the mean)"),
+    ("exercises_01_05", "        j *= s\n", "        j = s\n", "receptive-field reference: the jump not accumulated"),
+    ("exercises_06_09", "np.where(d_a > d_b, 1 - p_a, 0.5)", "np.where(d_a > d_b, 1 - p_a, p_a)",
      "two_afc reference counting a tie as A (rejects a right answer)"),
     ("judge", "position = next((k for k, c in enumerate(choices) if c is None), len(choices))", "position = judged",
      "panel_state: position = number judged, not the first gap"),
@@ -469,26 +472,26 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.triplets.x_triplet_png__mutmut_85', 'canvas.save(buf, format="PNG")'):
         'equivalent — Pillow upper-cases the format name',
     # --- exercises.py
-    ('percepkit.exercises.x_check_l2_optimum__mutmut_22', 'best = targets.mean(0, )'):
+    ('percepkit.exercises_01_05.x_check_l2_optimum__mutmut_22', 'best = targets.mean(0, )'):
         'equivalent — a (3, H, W) mean broadcasts against the (1, 3, H, W) answer and the (K, 3, H, W) targets exactly as '
         'the (1, 3, H, W) one does',
-    ('percepkit.exercises.x_check_l2_optimum__mutmut_24', 'best = targets.mean(0, keepdim=False)'):
+    ('percepkit.exercises_01_05.x_check_l2_optimum__mutmut_24', 'best = targets.mean(0, keepdim=False)'):
         'equivalent — as above',
-    ('percepkit.exercises.x_check_l2_optimum__mutmut_33', 'if err >= 1e-5:'):
+    ('percepkit.exercises_01_05.x_check_l2_optimum__mutmut_33', 'if err >= 1e-5:'):
         'equivalent — a largest pixel difference of exactly 1e-5 (not a float32 value) never occurs',
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_22', 'med = targets.median(0, ).values'):
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_22', 'med = targets.median(0, ).values'):
         'equivalent — broadcasting, as for the L2 check',
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_24', 'med = targets.median(0, keepdim=False).values'):
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_24', 'med = targets.median(0, keepdim=False).values'):
         'equivalent — broadcasting, as for the L2 check',
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_30', 'if loss >= best_loss + 1e-6:'):
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_30', 'if loss >= best_loss + 1e-6:'):
         'equivalent — a loss exactly 1e-6 above the optimum never occurs',
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_46',
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_46',
      'hint = " (it is the pixel-wise mean: that is the L2 answer)" if _allclose(x, targets.mean(0, )) else ""'):
         'equivalent — broadcasting, as above',
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_48',
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_48',
      'hint = " (it is the pixel-wise mean: that is the L2 answer)" if _allclose(x, targets.mean(0, keepdim=False)) else ""'):
         'equivalent — broadcasting, as above',
-    ('percepkit.exercises.x__allclose__mutmut_8', 'return bool(torch.allclose(a.float(), b.float(), ))'):
+    ('percepkit.exercises_01_05.x__allclose__mutmut_8', 'return bool(torch.allclose(a.float(), b.float(), ))'):
         "equivalent on every answer tried — allclose's default rtol 1e-5 already covers a mean computed another way "
         "(sum / K differs from torch's mean by < 1e-7 on values in [0, 1])",
     # --- training.py
@@ -572,76 +575,76 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — as above, in dx',
     ('percepkit.judge.xǁJudgePanelǁ__init____mutmut_38', 'self.images = [W.Image(layout=W.Layout(width=px, height=px)) for _ in range(3)]'):
         "equivalent — ipywidgets.Image's default format is 'png'",
-    ('percepkit.exercises.x__inplace_vgg_block__mutmut_2', "with torch.random.fork_rng(devices=None):  # seeded weights; the learner's random stream is untouched"):
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_2', "with torch.random.fork_rng(devices=None):  # seeded weights; the learner's random stream is untouched"):
         'equivalent on a CPU-only machine — devices=None also forks the CUDA generators, of which there are none',
 }
 
 # Survivors explained on branch t22b (issue 22: exercises.py and agreement.py); a separate dict so that branches
 # adding entries do not conflict. 'test data only' marks a seed or fixture value that is not strictly equivalent.
 EQUIVALENT_T22B: dict[tuple[str, str], str] = {
-    ('percepkit.exercises.x__features_for_check__mutmut_1', 'def _features_for_check(seed: int = 1):'):
+    ('percepkit.exercises_01_05.x__features_for_check__mutmut_1', 'def _features_for_check(seed: int = 1):'):
         'test data only, not strictly equivalent — another seed draws other random features of the same shape (2, 5, 3, 4); right and wrong Gram answers get the same verdicts; only an answer that ignores its input could tell',
-    ('percepkit.exercises.x__inplace_vgg_block__mutmut_1', 'def _inplace_vgg_block(seed: int = 1):'):
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_1', 'def _inplace_vgg_block(seed: int = 1):'):
         "test data only, not strictly equivalent — the seed draws the block's random weights and the check computes its expected outputs from that same block; only an answer that ignores the module it is given could tell",
-    ('percepkit.exercises.x__inplace_vgg_block__mutmut_43', 'nn.MaxPool2d(2, None),'):
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_43', 'nn.MaxPool2d(2, None),'):
         "equivalent — MaxPool2d's stride defaults to its kernel size (2)",
-    ('percepkit.exercises.x__inplace_vgg_block__mutmut_44', 'nn.MaxPool2d(2),'):
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_44', 'nn.MaxPool2d(2),'):
         "equivalent — MaxPool2d's stride defaults to its kernel size (2)",
-    ('percepkit.exercises.x__inplace_vgg_block__mutmut_45', 'nn.MaxPool2d(2, ),'):
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_45', 'nn.MaxPool2d(2, ),'):
         "equivalent — MaxPool2d's stride defaults to its kernel size (2)",
-    ('percepkit.exercises.x_check_l1_optimum__mutmut_4', 'for k, seed in ((5, 2), (4, 4)):'):
+    ('percepkit.exercises_01_05.x_check_l1_optimum__mutmut_4', 'for k, seed in ((5, 2), (4, 4)):'):
         'test data only, not strictly equivalent — another seed draws other random targets (4, 3, 8, 8); the median, the mean and the other tested answers get the same verdicts; only an answer right on some pixels by chance could tell',
-    ('percepkit.exercises.x_check_l2_optimum__mutmut_4', 'for k, seed in ((5, 0), (4, 2)):'):
+    ('percepkit.exercises_01_05.x_check_l2_optimum__mutmut_4', 'for k, seed in ((5, 0), (4, 2)):'):
         "test data only, not strictly equivalent — as for check_l1_optimum's second seed",
-    ('percepkit.exercises.x_check_lambda_rescale__mutmut_28', 'want = lambda_rescale_reference(lam, c, None, w)'):
+    ('percepkit.exercises_01_05.x_check_lambda_rescale__mutmut_28', 'want = lambda_rescale_reference(lam, c, None, w)'):
         'equivalent — lambda_rescale_reference ignores h and w (it returns λ / C²)',
-    ('percepkit.exercises.x_check_lambda_rescale__mutmut_29', 'want = lambda_rescale_reference(lam, c, h, None)'):
+    ('percepkit.exercises_01_05.x_check_lambda_rescale__mutmut_29', 'want = lambda_rescale_reference(lam, c, h, None)'):
         'equivalent — lambda_rescale_reference ignores h and w (it returns λ / C²)',
-    ('percepkit.exercises.x_check_preprocess__mutmut_18', 'x[:, 0] = 0.3  # make R and B differ, so a missing channel swap shows'):
+    ('percepkit.exercises_06_09.x_check_preprocess__mutmut_18', 'x[:, 0] = 0.3  # make R and B differ, so a missing channel swap shows'):
         "test data only, not strictly equivalent — a constant red 0.3 also makes R and B differ (the line's purpose); the right answer and each hinted wrong one get the same verdict",
-    ('percepkit.exercises.x_check_preprocess__mutmut_80', '"the scale is wrong (0–255 vs [0, 1])": preprocess_reference(x / 256 if norm == "caffe" else x * 255, norm),'):
+    ('percepkit.exercises_06_09.x_check_preprocess__mutmut_80', '"the scale is wrong (0–255 vs [0, 1])": preprocess_reference(x / 256 if norm == "caffe" else x * 255, norm),'):
         "not observable with an answer a learner writes — the hint's reference moves by x/256 <= 0.004, inside its tolerance (1e-3 + 1e-4·|value| >= 0.011 at the Caffe mean), so 'forgot ×255' is hinted either way; only an answer placed at the tolerance's edge tells them apart",
-    ('percepkit.exercises.x_check_raw_lambdas__mutmut_85', 'if not math.isclose(g, w, rel_tol=1e-6, ):'):
+    ('percepkit.exercises_01_05.x_check_raw_lambdas__mutmut_85', 'if not math.isclose(g, w, rel_tol=1e-6, ):'):
         "equivalent — abs_tol=1e-12 only matters for |w| < 1e-6; the cases' smallest non-zero raw weight is 2.6e-4, and a zero weight must come back as exactly 0 (refused just above)",
-    ('percepkit.exercises.x_check_two_afc__mutmut_117', 'elif (d_a_ != d_b_).any() and any(math.isclose(got, float(np.mean(np.where(d_a_ < d_b_, p_, np.where('):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_117', 'elif (d_a_ != d_b_).any() and any(math.isclose(got, float(np.mean(np.where(d_a_ < d_b_, p_, np.where('):
         'equivalent — the cases with a tie also have untied triplets (both conditions true), and in the case without ties the tie variants equal the reference, which the answer already missed (same abs_tol), so the branch is false either way',
-    ('percepkit.exercises.x_check_two_afc__mutmut_141', 'd_a_ > d_b_, 1 + p_, tie)))), abs_tol=1e-6) for tie in (p_, 1 - p_)):'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_141', 'd_a_ > d_b_, 1 + p_, tie)))), abs_tol=1e-6) for tie in (p_, 1 - p_)):'):
         'equivalent for an answer that treats ties one way in every case — its mistake is caught in case 1, whose one d_a > d_b triplet has p_a = 0, where 1 − p_a = 1 + p_a',
-    ('percepkit.exercises.x_check_two_afc__mutmut_144', 'd_a_ > d_b_, 1 - p_, tie)))), abs_tol=1e-6) for tie in (p_, 1 + p_)):'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_144', 'd_a_ > d_b_, 1 - p_, tie)))), abs_tol=1e-6) for tie in (p_, 1 + p_)):'):
         'equivalent for an answer that treats ties one way in every case — it is caught in case 1, whose tie has p_a = 0, where 1 − p_a = 1 + p_a',
-    ('percepkit.exercises.x_check_two_afc__mutmut_46', 'd_a_, d_b_, p_ = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_46', 'd_a_, d_b_, p_ = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
         'equivalent — the cases are lists of float literals: NumPy makes float64 with or without dtype=float',
-    ('percepkit.exercises.x_check_two_afc__mutmut_48', 'd_a_, d_b_, p_ = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_48', 'd_a_, d_b_, p_ = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
         'equivalent — the cases are lists of float literals: NumPy makes float64 with or without dtype=float',
-    ('percepkit.exercises.x_check_two_afc__mutmut_50', 'majority = np.where(None, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_50', 'majority = np.where(None, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_56', 'majority = np.where(p_ >= 0.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_56', 'majority = np.where(p_ >= 0.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_57', 'majority = np.where(p_ > 1.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_57', 'majority = np.where(p_ > 1.5, 1.0, np.where(p_ < 0.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_58', 'majority = np.where(p_ > 0.5, 2.0, np.where(p_ < 0.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_58', 'majority = np.where(p_ > 0.5, 2.0, np.where(p_ < 0.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_61', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, None))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_61', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, None))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_65', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ <= 0.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_65', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ <= 0.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_66', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 1.5, 0.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_66', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 1.5, 0.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_67', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 1.0, 0.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_67', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 1.0, 0.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_68', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, 1.5))'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_68', 'majority = np.where(p_ > 0.5, 1.0, np.where(p_ < 0.5, 0.0, 1.5))'):
         "not observable with a majority-vote answer (what this hint is for) — it equals the right answer on case 1 (p_a all 0 or 1) and is caught at case 2, where this mutated majority also scores 0.5 (computed); only an answer that happens to hit the mutated majority's score on case 1 or 3 would be told it voted",
-    ('percepkit.exercises.x_check_two_afc__mutmut_74', 'if math.isclose(got, 100 * want, ):'):
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_74', 'if math.isclose(got, 100 * want, ):'):
         "equivalent — math.isclose's default rel_tol is 1e-9",
-    ('percepkit.exercises.x_pareto_front_reference__mutmut_23', 'return sorted(front, key=lambda i: (pts[i][1], +pts[i][0]))'):
+    ('percepkit.exercises_01_05.x_pareto_front_reference__mutmut_23', 'return sorted(front, key=lambda i: (pts[i][1], +pts[i][0]))'):
         'equivalent — two points of the front never share a distance with different PSNRs (the higher one would dominate), so the tie-break never decides',
-    ('percepkit.exercises.x_pareto_front_reference__mutmut_24', 'return sorted(front, key=lambda i: (pts[i][1], -pts[i][1]))'):
+    ('percepkit.exercises_01_05.x_pareto_front_reference__mutmut_24', 'return sorted(front, key=lambda i: (pts[i][1], -pts[i][1]))'):
         'equivalent — as above: equal distances on the front have equal PSNRs, and sorted() is stable',
-    ('percepkit.exercises.x_preprocess_reference__mutmut_9', 'mean = torch.tensor((0.485, 0.456, 0.406)).view(3, 1, 1)'):
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_9', 'mean = torch.tensor((0.485, 0.456, 0.406)).view(3, 1, 1)'):
         'equivalent for the documented (N, 3, H, W) input — (3, 1, 1) broadcasts against it exactly as (1, 3, 1, 1)',
-    ('percepkit.exercises.x_preprocess_reference__mutmut_26', 'std = torch.tensor((0.229, 0.224, 0.225)).view(3, 1, 1)'):
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_26', 'std = torch.tensor((0.229, 0.224, 0.225)).view(3, 1, 1)'):
         'equivalent for the documented (N, 3, H, W) input — (3, 1, 1) broadcasts against it exactly as (1, 3, 1, 1)',
-    ('percepkit.exercises.x_preprocess_reference__mutmut_48', 'mean_bgr = torch.tensor((103.939, 116.779, 123.68)).view(3, 1, 1)'):
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_48', 'mean_bgr = torch.tensor((103.939, 116.779, 123.68)).view(3, 1, 1)'):
         'equivalent for the documented (N, 3, H, W) input — (3, 1, 1) broadcasts against it exactly as (1, 3, 1, 1)',
     ('percepkit.agreement.x_fit_layer_weights__mutmut_108', 'while t >= 1e-10:  # backtracking on the projected step'):
         'equivalent — t runs 1, ½, ¼, … and no power of 2 equals 1e-10',
@@ -665,9 +668,9 @@ EQUIVALENT_T22B: dict[tuple[str, str], str] = {
         'not observable in the result — it changes only the path of the projected Newton iteration (line search, when to stop), which ends at the same unique minimum (strictly convex for l2 > 0): on 300 random problems (1–4 layers, l2 1e-4…0.3, max_iter 2…100, soft and hard answers) the results agree to 1e-6',
     ('percepkit.agreement.x_triplet_distances__mutmut_1', 'batch: int = 9, progress: bool = True, lpips: bool | None = None) -> Distances:'):
         "equivalent up to float rounding — the batch size only groups the forward passes (eval mode); an image's features do not depend on the others in its batch",
-    ('percepkit.exercises.x_two_afc_reference__mutmut_3', 'd_a, d_b, p_a = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
+    ('percepkit.exercises_06_09.x_two_afc_reference__mutmut_3', 'd_a, d_b, p_a = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
         'equivalent for numbers and booleans (tested: booleans) — comparisons, 1 − p_a and the mean of ints or bools give the values of float64; only integers beyond 2**53 would round differently',
-    ('percepkit.exercises.x_two_afc_reference__mutmut_5', 'd_a, d_b, p_a = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
+    ('percepkit.exercises_06_09.x_two_afc_reference__mutmut_5', 'd_a, d_b, p_a = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
         'equivalent for numbers and booleans (tested: booleans) — comparisons, 1 − p_a and the mean of ints or bools give the values of float64; only integers beyond 2**53 would round differently',
 }
 EQUIVALENT.update(EQUIVALENT_T22B)
