@@ -2,24 +2,12 @@
 
 Flow of data: images → cache → backbones → registry → weights → metrics → forensics → losses → lpips → srnets
 → doctor → texture → optimize → superres → tinynets → live → training → plot → plot_04_07 → plot_08_09 → widgets
-→ triplets → agreement → answers → judge → exercises_01_05 → exercises_06_09 → exercises → cli. Each module imports
+→ triplets → scoring → answers → judge → exercises_01_05 → exercises_06_09 → exercises → cli. Each module imports
 only modules before it in that list (tests/test_package.py checks it).
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
 from . import cache, exercises, judge, live, srnets, superres, tinynets, training, widgets
-from .agreement import (  # binds pk.agreement to the function agreement(), not the module (see its docstring)
-    CrossValidation,
-    Distances,
-    agreement,
-    cross_validate,
-    fit_layer_weights,
-    picks,
-    self_agreement,
-    simulate_observer,
-    tally,
-    triplet_distances,
-)
 from .answers import Pooled, load_answers, pool_answers, save_answers, wilson
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
 from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
@@ -89,6 +77,18 @@ from .registry import (
     about,
     available_backbones,
     backbone_sources,
+)
+from .scoring import (
+    CrossValidation,
+    Distances,
+    agreement,
+    cross_validate,
+    fit_layer_weights,
+    picks,
+    self_agreement,
+    simulate_observer,
+    tally,
+    triplet_distances,
 )
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (

@@ -5,7 +5,7 @@
 * :func:`pool_answers` (→ :class:`Pooled`) — many observers' answers pooled, each metric scored with
   :func:`percepkit.agreement` and a bootstrap or :func:`wilson` interval.
 
-Scoring itself (tally, picks, agreement, self-agreement) is :mod:`percepkit.agreement`'s.
+Scoring itself (tally, picks, agreement, self-agreement) is :mod:`percepkit.scoring`'s.
 """
 
 from __future__ import annotations
@@ -19,8 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
-from .agreement import Distances, _check_choices, agreement, picks, self_agreement, tally
 from .cache import atomic_write_text
+from .scoring import Distances, _check_choices, agreement, picks, self_agreement, tally
 from .triplets import SET_VERSION, TripletSet
 
 __all__ = ["FORMAT", "save_answers", "load_answers", "pool_answers", "Pooled", "wilson"]

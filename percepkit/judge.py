@@ -17,9 +17,9 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from .agreement import tally
 from .answers import save_answers
 from .images import to_png
+from .scoring import tally
 from .triplets import TripletSet
 
 __all__ = ["PanelState", "panel_state", "JudgePanel", "judge_panel", "default_answers_dir"]

@@ -440,7 +440,7 @@ def _pair_table(x: torch.Tensor, y: torch.Tensor, fx: Mapping, fy: Mapping) -> d
     """:func:`pair_distances`' numbers from features already computed: ``"L1"``, ``"L2"``, then
     :func:`content_loss` of ``fx[n]`` and ``fy[n]`` for each layer ``n`` of ``fx`` (in its order).
 
-    :func:`percepkit.agreement.triplet_distances` uses it with features of a whole batch of triplets
+    :func:`percepkit.scoring.triplet_distances` uses it with features of a whole batch of triplets
     from one forward pass (the reference's shared by both candidates)."""
     out = {"L1": float(pixel_loss(x, y, "l1")), "L2": float(pixel_loss(x, y, "l2"))}
     out.update({n: float(content_loss(fx[n], fy[n])) for n in fx})

@@ -236,14 +236,15 @@ def plot_barh_panels(panels: dict, figsize: tuple[float, float] = (10, 2.8), col
     return fig
 
 
-def plot_backbone_comparison(tolerance: dict, judged: dict):
-    """Notebook 06's comparison of networks: shift tolerance by depth, and who judges whose texture best.
+def plot_backbone_comparison(tolerance: dict, cross: dict):
+    """Notebook 06's comparison of networks: shift tolerance by depth, and which network rates whose texture best.
 
     Args:
         tolerance (dict): ``{network: {layer: shift / noise sensitivity}}`` for its shallowest and deepest
             default layer, one line per network (log y axis, a dotted line at 1).
-        judged (dict): ``{(judge, maker): Gram error / error of the noise}`` for every pair of networks,
-            drawn as a matrix (rows: judge, columns: maker, in ``tolerance``'s order) with each value written in.
+        cross (dict): ``{(measurer, maker): Gram error / error of the noise}`` for every pair of networks,
+            drawn as a matrix (rows: the network that measures, columns: the one that made the texture, in
+            ``tolerance``'s order) with each value written in.
 
     Returns:
         matplotlib.figure.Figure: the line plot's axes, the matrix's, and its colour bar's.
@@ -261,12 +262,12 @@ def plot_backbone_comparison(tolerance: dict, judged: dict):
     ax.set_yscale("log")
     ax.legend(fontsize=7)
     ax = fig.add_subplot(1, 2, 2)
-    m = [[judged[(j, k)] for k in names] for j in names]
+    m = [[cross[(j, k)] for k in names] for j in names]
     im = ax.imshow(m, cmap="viridis_r", vmin=0, vmax=1)
     ax.set_xticks(range(len(names)), names, rotation=30, fontsize=7)
     ax.set_yticks(range(len(names)), names, fontsize=7)
     ax.set_xlabel("texture made with")
-    ax.set_ylabel("judged by")
+    ax.set_ylabel("measured by")
     for i in range(len(names)):
         for k in range(len(names)):
             ax.text(k, i, f"{m[i][k]:.2f}", ha="center", va="center", fontsize=7, color="w" if m[i][k] > 0.5 else "k")

@@ -60,8 +60,9 @@ def evaluation_backbone(backbone: Backbone | str | None = None) -> str:
     """The network that *evaluates* results optimised with ``backbone``: never the same one.
 
     A distance measured with the network that was optimised rewards whatever fooled that
-    network; a second network is an independent judge. ``efficientnet-lite0`` (an ImageNet
-    classifier, always installed) judges every other backbone; ``vgg16-hed`` judges it.
+    network; a second network is an independent evaluator. ``efficientnet-lite0`` (an ImageNet
+    classifier, always installed) evaluates every other backbone; ``vgg16-hed`` evaluates it.
+    (In this package a *judge* is a person: notebook 09's judging panel.)
     """
     name = resolve_backbone(backbone).name
     return "vgg16-hed" if name == "efficientnet-lite0" else "efficientnet-lite0"

@@ -1,5 +1,5 @@
 """Shared oracles for the tests: a tiny deterministic backbone and its features written out by hand;
-a triplet set built by hand and 2AFC answers counted and scored by hand loops (tests/test_agreement.py,
+a triplet set built by hand and 2AFC answers counted and scored by hand loops (tests/test_scoring.py,
 tests/test_answers.py).
 
 The tiny backbone is a real :class:`percepkit.backbones.Backbone` (conv → ReLU → pool → conv → ReLU),

@@ -16,8 +16,8 @@ from scipy import stats
 
 import percepkit as pk
 from oracles import H, agreement_by_hand, hand_set, self_agreement_by_pairs, tally_by_hand
-from percepkit.agreement import Distances
 from percepkit.answers import Pooled
+from percepkit.scoring import Distances
 from percepkit.triplets import TripletSet
 
 # --- answer files --------------------------------------------------------------------------------

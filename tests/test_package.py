@@ -11,7 +11,7 @@ PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "cache", "backbones", "registry", "weights", "metrics", "forensics", "losses", "lpips", "srnets",
          "doctor", "texture", "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07", "plot_08_09",
-         "widgets", "triplets", "agreement", "answers", "judge", "exercises_01_05", "exercises_06_09", "exercises",
+         "widgets", "triplets", "scoring", "answers", "judge", "exercises_01_05", "exercises_06_09", "exercises",
          "cli"]
 
 

@@ -353,16 +353,17 @@ def test_plot_barh_panels_draws_the_same_rows_in_each_panel():
     plt.close(fig)
 
 
-def test_plot_backbone_comparison_draws_tolerances_and_the_judged_matrix():
+def test_plot_backbone_comparison_draws_tolerances_and_the_cross_matrix():
     tolerance = {"vgg": {"relu1_2": 3.0, "relu5_4": 0.2}, "random": {"relu1_2": 2.0, "relu5_4": 0.9}}
-    judged = {("vgg", "vgg"): 0.1, ("vgg", "random"): 0.7, ("random", "vgg"): 0.4, ("random", "random"): 0.05}
-    fig = pk.plot_backbone_comparison(tolerance, judged)
+    cross = {("vgg", "vgg"): 0.1, ("vgg", "random"): 0.7, ("random", "vgg"): 0.4, ("random", "random"): 0.05}
+    fig = pk.plot_backbone_comparison(tolerance, cross)
     lines_ax, matrix_ax = fig.axes[:2]
     lines = lines_ax.get_lines()
     assert [list(ln.get_ydata()) for ln in lines[:2]] == [[3.0, 0.2], [2.0, 0.9]]
     assert list(lines[2].get_ydata()) == [1, 1]  # the dotted line at 1
     assert lines_ax.get_yscale() == "log" and [t.get_text() for t in lines_ax.get_legend().get_texts()] == ["vgg", "random"]
-    assert np.allclose(matrix_ax.images[0].get_array(), [[0.1, 0.7], [0.4, 0.05]])  # rows: judge, columns: maker
+    assert np.allclose(matrix_ax.images[0].get_array(), [[0.1, 0.7], [0.4, 0.05]])  # rows: measurer, columns: maker
+    assert matrix_ax.get_ylabel() == "measured by"
     assert [(t.get_text(), t.get_color()) for t in matrix_ax.texts] == [("0.10", "k"), ("0.70", "w"), ("0.40", "k"),
                                                                         ("0.05", "k")]
     assert [t.get_text() for t in matrix_ax.get_yticklabels()] == ["vgg", "random"]

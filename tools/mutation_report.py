@@ -5,7 +5,7 @@ Run by ``make mutation`` after ``mutmut run`` (mutmut 3.8, configured in pyproje
 mutants the tests killed, then every survivor with its diff, and for each survivor either the
 reason it is equivalent (from :data:`EQUIVALENT` below) or "NOT EXPLAINED" — a test to write.
 
-    python tools/mutation_report.py [--run] [--modules agreement,triplets] [--workers 1] [--out tests/MUTATION.md]
+    python tools/mutation_report.py [--run] [--modules scoring,triplets] [--workers 1] [--out tests/MUTATION.md]
 
 ``--run`` first runs ``mutmut run`` from scratch (niced, one thread per worker, offline) and
 records its wall and CPU time in the report. ``--modules`` restricts the run (and the report) to
@@ -45,7 +45,7 @@ TESTS = {
     "registry": ["tests/test_registry.py"],
     "weights": ["tests/test_oracles_weights.py"],
     "optimize": ["tests/test_oracles_optimize.py"],
-    "agreement": ["tests/test_agreement.py"],
+    "scoring": ["tests/test_scoring.py"],
     "answers": ["tests/test_answers.py"],
     "triplets": ["tests/test_triplets.py"],
     "forensics": ["tests/test_oracles_forensics.py", "tests/test_forensics.py"],
@@ -125,19 +125,19 @@ HAND_MUTANTS_22 = [
      "network interpolation leaving BatchNorm's statistics at the first network's"),
     ("srnets", "return [blend_at(mse, gan, lr, truth, a) for a in alphas]",
      "return [blend_at(gan, mse, lr, truth, a) for a in alphas]", "the α grid running from SRGAN to SRResNet"),
-    ("agreement", 'counts[i, int((c == "B") != swapped)] += 1', 'counts[i, int(c == "B")] += 1',
+    ("scoring", 'counts[i, int((c == "B") != swapped)] += 1', 'counts[i, int(c == "B")] += 1',
      "tally ignoring the swapped repeats"),
-    ("agreement", "tie = np.abs(d[:, 0] - d[:, 1]) <= tie_rtol", "tie = np.abs(d[:, 0] - d[:, 1]) < tie_rtol",
+    ("scoring", "tie = np.abs(d[:, 0] - d[:, 1]) <= tie_rtol", "tie = np.abs(d[:, 0] - d[:, 1]) < tie_rtol",
      "picks: an exact tie is not a tie at tie_rtol=0"),
-    ("agreement", "p = counts[seen, 0] / n[seen]\n    m = picks(d[seen], tie_rtol)",
+    ("scoring", "p = counts[seen, 0] / n[seen]\n    m = picks(d[seen], tie_rtol)",
      "p = counts[seen, 1] / n[seen]\n    m = picks(d[seen], tie_rtol)", "agreement: p read from the B column (swapped pair)"),
-    ("agreement", "same = (k * (k - 1) + (n - k) * (n - k - 1)) / (n * (n - 1))",
+    ("scoring", "same = (k * (k - 1) + (n - k) * (n - k - 1)) / (n * (n - 1))",
      "same = (k * (k - 1) + (n - k) * (n - k - 1)) / (n * n)", "self_agreement: pairs counted with replacement"),
-    ("agreement", 'guess = rng.random() < lapse or want[i] == 0.5', 'guess = rng.random() < lapse',
+    ("scoring", 'guess = rng.random() < lapse or want[i] == 0.5', 'guess = rng.random() < lapse',
      "simulate_observer: a tie is not guessed"),
-    ("agreement", "test, train = perm[f::folds], np.setdiff1d(perm, perm[f::folds])", "test, train = perm[f::folds], perm",
+    ("scoring", "test, train = perm[f::folds], np.setdiff1d(perm, perm[f::folds])", "test, train = perm[f::folds], perm",
      "cross_validate: the held-out fold leaks into training"),
-    ("agreement", "x_all = dist.relative[:, 1, :] - dist.relative[:, 0, :]", "x_all = dist.relative[:, 0, :] - dist.relative[:, 1, :]",
+    ("scoring", "x_all = dist.relative[:, 1, :] - dist.relative[:, 0, :]", "x_all = dist.relative[:, 0, :] - dist.relative[:, 1, :]",
      "cross_validate: distance differences with the wrong sign"),
     ("answers", "z * z / (4 * n * n)", "z * z / (4 * n)", "wilson: a term of the half-width off by a factor n"),
     ("answers", "float((pk_ * counts[:, 0] + (1 - pk_) * counts[:, 1]).sum()), float(counts.sum())",
@@ -438,12 +438,12 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.texture.x_texture_start__mutmut_34',
      'grey = torch.randn(1, side, side, generator=g).expand(1, 3, side, side).contiguous()'):
         'equivalent — as above (the other 1 of the shape dropped)',
-    # --- agreement.py
-    ('percepkit.agreement.x_self_agreement__mutmut_3', 'counts = np.asarray(counts, dtype=None)'):
+    # --- scoring.py (agreement.py until issue 21)
+    ('percepkit.scoring.x_self_agreement__mutmut_3', 'counts = np.asarray(counts, dtype=None)'):
         'equivalent — integer counts give the same sums, products and true divisions as float ones',
-    ('percepkit.agreement.x_self_agreement__mutmut_5', 'counts = np.asarray(counts, )'):
+    ('percepkit.scoring.x_self_agreement__mutmut_5', 'counts = np.asarray(counts, )'):
         'equivalent — as above',
-    ('percepkit.agreement.x_self_agreement__mutmut_22', 'k, n = counts[use, 1], n[use]'):
+    ('percepkit.scoring.x_self_agreement__mutmut_22', 'k, n = counts[use, 1], n[use]'):
         'equivalent — k(k−1) + (n−k)(n−k−1) is symmetric in k and n − k: counting B answers instead of A gives the same pairs',
     # (_agreeing_pairs, pool_answers and save_answers are answers.py's since issue 21: same functions, same mutant numbers)
     ('percepkit.answers.x__agreeing_pairs__mutmut_2', 'k, n = counts[:, 1], counts.sum(1)'):
@@ -517,45 +517,45 @@ EQUIVALENT: dict[tuple[str, str], str] = {
     ('percepkit.training.x_cached__mutmut_61', 'return torch.load(path, weights_only=False)'):
         'equivalent — as above',
     # --- more equivalents (issue 22)
-    ('percepkit.agreement.x__check_distances_and_counts__mutmut_3', 'd, counts = np.asarray(d, dtype=None), np.asarray(counts, dtype=float)'):
+    ('percepkit.scoring.x__check_distances_and_counts__mutmut_3', 'd, counts = np.asarray(d, dtype=None), np.asarray(counts, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_distances_and_counts__mutmut_5', 'd, counts = np.asarray(d, ), np.asarray(counts, dtype=float)'):
+    ('percepkit.scoring.x__check_distances_and_counts__mutmut_5', 'd, counts = np.asarray(d, ), np.asarray(counts, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_distances_and_counts__mutmut_7', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=None)'):
+    ('percepkit.scoring.x__check_distances_and_counts__mutmut_7', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x__check_distances_and_counts__mutmut_9', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, )'):
+    ('percepkit.scoring.x__check_distances_and_counts__mutmut_9', 'd, counts = np.asarray(d, dtype=float), np.asarray(counts, )'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_cross_validate__mutmut_7', 'counts = np.asarray(counts, dtype=None)'):
+    ('percepkit.scoring.x_cross_validate__mutmut_7', 'counts = np.asarray(counts, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_cross_validate__mutmut_9', 'counts = np.asarray(counts, )'):
+    ('percepkit.scoring.x_cross_validate__mutmut_9', 'counts = np.asarray(counts, )'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_5', 'x, p = np.asarray(x, dtype=None), np.asarray(p, dtype=float)'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_5', 'x, p = np.asarray(x, dtype=None), np.asarray(p, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_7', 'x, p = np.asarray(x, ), np.asarray(p, dtype=float)'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_7', 'x, p = np.asarray(x, ), np.asarray(p, dtype=float)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_9', 'x, p = np.asarray(x, dtype=float), np.asarray(p, dtype=None)'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_9', 'x, p = np.asarray(x, dtype=float), np.asarray(p, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_11', 'x, p = np.asarray(x, dtype=float), np.asarray(p, )'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_11', 'x, p = np.asarray(x, dtype=float), np.asarray(p, )'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_picks__mutmut_3', 'd = np.asarray(d, dtype=None)'):
+    ('percepkit.scoring.x_picks__mutmut_3', 'd = np.asarray(d, dtype=None)'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_picks__mutmut_5', 'd = np.asarray(d, )'):
+    ('percepkit.scoring.x_picks__mutmut_5', 'd = np.asarray(d, )'):
         'equivalent — the inputs are numbers already; without dtype=float NumPy keeps ints, whose sums, comparisons and true divisions give the same results',
-    ('percepkit.agreement.x_picks__mutmut_28', 'return np.where(tie, 0.5, (d[:, 0] < d[:, 1]).astype(None))'):
+    ('percepkit.scoring.x_picks__mutmut_28', 'return np.where(tie, 0.5, (d[:, 0] < d[:, 1]).astype(None))'):
         'equivalent — astype(None) is float64, the same as astype(float)',
-    ('percepkit.agreement.x_picks__mutmut_30', 'return np.where(tie, 0.5, (d[:, 0] <= d[:, 1]).astype(float))'):
+    ('percepkit.scoring.x_picks__mutmut_30', 'return np.where(tie, 0.5, (d[:, 0] <= d[:, 1]).astype(float))'):
         'equivalent — where d_A == d_B the pair is a tie (|0| <= any tolerance · max), so the strict/non-strict comparison is never used there',
-    ('percepkit.agreement.x_simulate_observer__mutmut_31', 'guess = rng.random() <= lapse or want[i] == 0.5'):
+    ('percepkit.scoring.x_simulate_observer__mutmut_31', 'guess = rng.random() <= lapse or want[i] == 0.5'):
         'equivalent — a uniform draw equal to lapse exactly has probability 0 (2⁻⁵³); no seed used draws it',
-    ('percepkit.agreement.x_simulate_observer__mutmut_37', 'chose_a = rng.random() <= 0.5 if guess else want[i] == 1.0'):
+    ('percepkit.scoring.x_simulate_observer__mutmut_37', 'chose_a = rng.random() <= 0.5 if guess else want[i] == 1.0'):
         'equivalent — as above, a draw of exactly 0.5',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_40', 'scale[scale == 0] = 2.0'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_40', 'scale[scale == 0] = 2.0'):
         'equivalent — a column that is all zeros has zero gradient and stays at weight 0, and 0 / 2 = 0 / 1',
     ('percepkit.answers.x_save_answers__mutmut_53', 'tmp = path.with_name(path.name + "XX.tmpXX")'):
         'equivalent — the temporary file is renamed over the answers file at once; its name is never left behind',
     ('percepkit.answers.x_save_answers__mutmut_54', 'tmp = path.with_name(path.name + ".TMP")'):
         'equivalent — as above',
-    ('percepkit.agreement.x_triplet_distances__mutmut_46', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=None):'):
+    ('percepkit.scoring.x_triplet_distances__mutmut_46', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=None):'):
         "equivalent — None is falsy exactly like False for tqdm's leave",
     ('percepkit.forensics.x__check_period__mutmut_15', 'h, w = x.shape[+2:]'):
         'equivalent — on a 4-D (N, C, H, W) tensor, +2 and −2 name the same axis',
@@ -646,27 +646,27 @@ EQUIVALENT_T22B: dict[tuple[str, str], str] = {
         'equivalent for the documented (N, 3, H, W) input — (3, 1, 1) broadcasts against it exactly as (1, 3, 1, 1)',
     ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_48', 'mean_bgr = torch.tensor((103.939, 116.779, 123.68)).view(3, 1, 1)'):
         'equivalent for the documented (N, 3, H, W) input — (3, 1, 1) broadcasts against it exactly as (1, 3, 1, 1)',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_108', 'while t >= 1e-10:  # backtracking on the projected step'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_108', 'while t >= 1e-10:  # backtracking on the projected step'):
         'equivalent — t runs 1, ½, ¼, … and no power of 2 equals 1e-10',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_120', 'if f_new < f - 1e-4 * g @ (v - new):'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_120', 'if f_new < f - 1e-4 * g @ (v - new):'):
         'equivalent but for an exact float tie — when the projected step is zero (new = v) both loops end with the same point; otherwise f_new must equal the bound to the last bit',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_130', 'if f - f_new <= 1e-14:'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_130', 'if f - f_new <= 1e-14:'):
         'not observable — differs only when f − f_new equals 1e-14 exactly',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_86', 'if not free.any() or np.abs(g[free]).max() <= 1e-10:'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_86', 'if not free.any() or np.abs(g[free]).max() <= 1e-10:'):
         'not observable — differs only when the largest free gradient equals 1e-10 exactly',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_81', 'free = ~((v <= 0) & (g >= 0))  # at the bound and pushing against it: stays 0'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_81', 'free = ~((v <= 0) & (g >= 0))  # at the bound and pushing against it: stays 0'):
         'not observable — differs only for a gradient of exactly 0.0 at the bound; for a column of zeros (g = l2·v = 0) the free coordinate gets a zero step and stays 0, as a frozen one does',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_2', 'def fit_layer_weights(x, p, l2: float = 0.01, max_iter: int = 101) -> np.ndarray:'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_2', 'def fit_layer_weights(x, p, l2: float = 0.01, max_iter: int = 101) -> np.ndarray:'):
         'not observable — the iteration stops on its own tests (gradient < 1e-10, decrease < 1e-14) well before 100 steps: on 300 random problems the two agree',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_121', 'if f_new <= f + 1e-4 * g @ (v - new):'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_121', 'if f_new <= f + 1e-4 * g @ (v - new):'):
         'not observable in the result — it changes only the path of the projected Newton iteration (line search, when to stop), which ends at the same unique minimum (strictly convex for l2 > 0): on 300 random problems (1–4 layers, l2 1e-4…0.3, max_iter 2…100, soft and hard answers) the results agree to 1e-6',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_124', 'if f_new <= f - 1e-4 * g @ (v + new):'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_124', 'if f_new <= f - 1e-4 * g @ (v + new):'):
         'not observable in the result — it changes only the path of the projected Newton iteration (line search, when to stop), which ends at the same unique minimum (strictly convex for l2 > 0): on 300 random problems (1–4 layers, l2 1e-4…0.3, max_iter 2…100, soft and hard answers) the results agree to 1e-6',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_128', 't /= 3'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_128', 't /= 3'):
         'not observable in the result — it changes only the path of the projected Newton iteration (line search, when to stop), which ends at the same unique minimum (strictly convex for l2 > 0): on 300 random problems (1–4 layers, l2 1e-4…0.3, max_iter 2…100, soft and hard answers) the results agree to 1e-6',
-    ('percepkit.agreement.x_fit_layer_weights__mutmut_129', 'if f + f_new < 1e-14:'):
+    ('percepkit.scoring.x_fit_layer_weights__mutmut_129', 'if f + f_new < 1e-14:'):
         'not observable in the result — it changes only the path of the projected Newton iteration (line search, when to stop), which ends at the same unique minimum (strictly convex for l2 > 0): on 300 random problems (1–4 layers, l2 1e-4…0.3, max_iter 2…100, soft and hard answers) the results agree to 1e-6',
-    ('percepkit.agreement.x_triplet_distances__mutmut_1', 'batch: int = 9, progress: bool = True, lpips: bool | None = None) -> Distances:'):
+    ('percepkit.scoring.x_triplet_distances__mutmut_1', 'batch: int = 9, progress: bool = True, lpips: bool | None = None) -> Distances:'):
         "equivalent up to float rounding — the batch size only groups the forward passes (eval mode); an image's features do not depend on the others in its batch",
     ('percepkit.exercises_06_09.x_two_afc_reference__mutmut_3', 'd_a, d_b, p_a = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
         'equivalent for numbers and booleans (tested: booleans) — comparisons, 1 − p_a and the mean of ints or bools give the values of float64; only integers beyond 2**53 would round differently',

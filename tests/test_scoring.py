@@ -1,4 +1,4 @@
-"""percepkit.agreement against independent oracles: hand loops, itertools, SciPy and NumPy.
+"""percepkit.scoring against independent oracles: hand loops, itertools, SciPy and NumPy.
 
 Inputs are deliberately not degenerate: triplet sets built by hand with non-square images, several
 observers who guess, repeats shown swapped, unanswered items, ties within a non-zero tolerance,
@@ -17,7 +17,7 @@ from scipy import optimize
 
 import percepkit as pk
 from oracles import agreement_by_hand, gram, hand_set, self_agreement_by_pairs, tally_by_hand, tiny_backbone, tiny_features
-from percepkit.agreement import Distances
+from percepkit.scoring import Distances
 
 # --- tally, picks, agreement, self_agreement ----------------------------------------------------
 

@@ -14,10 +14,7 @@ choosing B scores ``1 − p``, and a tie (distances within :data:`TIE_RTOL` of e
 
 Answer files and pooling a class's answers are :mod:`percepkit.answers`'s.
 
-A name to know: ``pk.agreement`` is the *function* :func:`agreement` (the notebooks call it), which
-the package's ``from .agreement import agreement`` binds over this module's name. The module itself
-is ``sys.modules["percepkit.agreement"]``; ``from percepkit.agreement import Distances`` works, while
-``import percepkit.agreement as m`` gives the function, not the module.
+``pk.agreement`` is the function :func:`agreement`; this module is :mod:`percepkit.scoring`.
 """
 
 from __future__ import annotations
