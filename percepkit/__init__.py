@@ -1,16 +1,16 @@
 """percepkit: perceptual loss, taught with real pretrained features.
 
-Flow of data: images → cache → backbones → registry → weights → metrics → forensics → losses → lpips → srnets
-→ doctor → texture → optimize → superres → tinynets → live → training → plot → plot_04_07 → plot_08_09 → widgets
-→ triplets → scoring → answers → judge → exercises_01_05 → exercises_06_09 → exercises → cli. Each module imports
-only modules before it in that list (tests/test_package.py checks it).
+Flow of data: images → cache → backbones → registry → weights → metrics → forensics → losses → lpips → srnets →
+seedloss → doctor → texture → optimize → superres → tinynets → live → training → plot → plot_04_07 → plot_08_09 →
+widgets → triplets → scoring → answers → judge → exercises_01_05 → exercises_06_09 → exercises → cli. Each module
+imports only modules before it in that list (tests/test_package.py checks it).
 Importing the package has no side effects (no downloads, seeds or rcParams).
 """
 
 from . import cache, exercises, judge, live, srnets, superres, tinynets, training, widgets
 from .answers import Pooled, load_answers, pool_answers, save_answers, wilson
 from .backbones import MAX_PIXELS, Backbone, LayerInfo, bf16_native, resolve_precision
-from .doctor import CODES, Finding, Report, SeedPerceptualLoss, doctor
+from .doctor import CODES, Finding, Report, doctor
 from .forensics import ColourShift, colour_shift, grid_score, lattice_amplitude, power_spectrum, radial_spectrum
 from .images import add_noise, blur, list_sample_images, sample_image, shift, to_numpy, to_pil, to_png, to_tensor
 from .judge import judge_panel
@@ -90,6 +90,7 @@ from .scoring import (
     tally,
     triplet_distances,
 )
+from .seedloss import SeedPerceptualLoss
 from .srnets import SR_NETWORKS, SRCritic, SRResNet, interpolate_networks, load_sr_network
 from .superres import (
     DEFAULT_GRID,

@@ -10,9 +10,9 @@ import percepkit as pk
 PKG = Path(pk.__file__).parent
 # A module only imports modules above it in this list (the README's layout section).
 ORDER = ["images", "cache", "backbones", "registry", "weights", "metrics", "forensics", "losses", "lpips", "srnets",
-         "doctor", "texture", "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07", "plot_08_09",
-         "widgets", "triplets", "scoring", "answers", "judge", "exercises_01_05", "exercises_06_09", "exercises",
-         "cli"]
+         "seedloss", "doctor", "texture", "optimize", "superres", "tinynets", "live", "training", "plot", "plot_04_07",
+         "plot_08_09", "widgets", "triplets", "scoring", "answers", "judge", "exercises_01_05", "exercises_06_09",
+         "exercises", "cli"]
 
 
 def test_all_names_resolve():

@@ -59,6 +59,7 @@ TESTS = {
     "exercises_06_09": ["tests/test_oracles_exercises.py", "tests/test_exercise_messages.py",
                         *[f"tests/test_exercises_0{k}.py" for k in range(6, 10)]],
     "judge": ["tests/test_oracles_judge.py"],
+    "seedloss": ["tests/test_seedloss.py"],
     "doctor": ["tests/test_doctor.py"],
     "lpips": ["tests/test_lpips.py"],
     "srnets": ["tests/test_srnets.py"],
