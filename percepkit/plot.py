@@ -247,7 +247,8 @@ def plot_grouped_bars(groups: dict, ylabel: str = "", title: str | None = None, 
         width (float | None): each bar's width (default: 0.8 / the number of series, so groups touch).
 
     Returns:
-        matplotlib.figure.Figure: one axes; the bars of series ``i`` are ``ax.containers[i]``.
+        matplotlib.figure.Figure: one axes; the bars of series ``i`` are ``ax.containers[i]``; the legend
+        sits to the right of the axes, so it can never hide a bar.
     """
     import matplotlib.pyplot as plt
 
@@ -267,7 +268,7 @@ def plot_grouped_bars(groups: dict, ylabel: str = "", title: str | None = None, 
     ax.set_ylabel(ylabel)
     if title:
         ax.set_title(title, **({} if title_fontsize is None else {"fontsize": title_fontsize}))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)  # beside the axes: never on a bar
     fig.tight_layout()
     return fig
 

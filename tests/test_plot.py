@@ -529,3 +529,18 @@ def test_the_highlighted_point_gets_a_red_ring(sr_results):
     x, y = rings[0].get_offsets()[0]
     assert (x, y) == pytest.approx((sr_results[1].metrics["slope_gap"], sr_results[1].metrics["psnr"]))
     plt.close(fig)
+
+
+def test_plot_grouped_bars_legend_never_covers_a_bar():
+    """Notebook 06's fault chart had its legend on a bar: the legend now sits beside the axes, inside the figure."""
+    groups = {f"fault {k}": {"relu1_2": 0.9 + 0.01 * k, "relu2_2": 1.0, "relu3_4": 0.95} for k in range(3)}
+    fig = pk.plot_grouped_bars(groups, ylabel="relative change", title="how far each fault moves the features", width=0.25)
+    fig.canvas.draw()
+    renderer = fig.canvas.get_renderer()
+    ax = fig.axes[0]
+    legend = ax.get_legend().get_window_extent(renderer)
+    bars = [b.get_window_extent(renderer) for c in ax.containers for b in c]
+    assert not any(legend.overlaps(b) for b in bars)
+    assert legend.x0 >= ax.get_window_extent(renderer).x1  # right of the axes
+    assert legend.x1 <= fig.get_window_extent(renderer).x1 + 1  # and not cut off
+    plt.close(fig)
