@@ -1,5 +1,7 @@
 """pk.doctor: each classic bug injected alone is flagged with exactly its code; correct modules are clean."""
 
+import re
+
 import pytest
 import torch
 import torch.nn as nn
@@ -696,3 +698,49 @@ def test_doctor_stops_after_input_too_small():
     report = pk.doctor(Tiny(frozen=False, train_bn=True), size=2)
     assert report.codes == ["trainable-parameters", "train-mode", "input-too-small"]
     assert report.taps == [] and report.neutral is None
+
+
+class _Recording(Tiny):
+    """Tiny, correct, and keeping a copy of every (pred, target) it is called with."""
+
+    def __init__(self):
+        super().__init__()
+        self.calls = []
+
+    def forward(self, pred, target):
+        self.calls.append((pred.detach().clone(), target.detach().clone()))
+        return super().forward(pred, target)
+
+
+def test_the_probe_images_written_out_seeded_and_the_global_stream_untouched():
+    import inspect
+
+    assert {k: v.default for k, v in inspect.signature(pk.doctor).parameters.items() if k != "loss_module"} == {
+        "size": 64, "batch": 2, "seed": 0}
+    g = torch.Generator().manual_seed(5)
+    pred = torch.rand(3, 3, 24, 24, generator=g)
+    target = (0.7 * pred + 0.3 * torch.rand(3, 3, 24, 24, generator=g)).clamp(0, 1)
+    m = _Recording()
+    state = torch.random.get_rng_state()
+    report = pk.doctor(m, size=24, batch=3, seed=5)
+    assert torch.equal(torch.random.get_rng_state(), state)
+    assert report.ok and report.name == "_Recording"
+    probes = [(p, t) for p, t in m.calls if p.shape == (3, 3, 24, 24)]
+    assert probes and all(torch.equal(p, pred) and torch.equal(t, target) for p, t in probes)
+    assert str(report).startswith("doctor(_Recording): no problems found\n")
+
+
+def test_too_small_inputs_keep_the_name_and_the_global_stream():
+    state = torch.random.get_rng_state()
+    report = pk.doctor(Tiny(), size=1)  # 1 is a valid size: far too small for three slices, which is the finding
+    assert torch.equal(torch.random.get_rng_state(), state)  # the size search draws from the doctor's own generator
+    assert report.codes == ["input-too-small"] and report.name == "Tiny" and str(report).startswith("doctor(Tiny): 1 finding")
+
+
+def test_bad_arguments_messages_whole():
+    with pytest.raises(TypeError, match=r"^expected an nn\.Module used as loss\(pred, target\); got function$"):
+        pk.doctor(lambda a, b: (a - b).pow(2).mean())
+    for size in (0, -3, 2.0):
+        with pytest.raises(ValueError, match=rf"^expected size as a positive int \(the side of the probe images\); "
+                                             rf"got {re.escape(repr(size))}$"):
+            pk.doctor(Tiny(), size=size)

@@ -762,6 +762,14 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — a pre-activation tap is a recorded module, so rec.order is never empty on this branch',
     ('percepkit.doctor.x__probe_taps__mutmut_36', 'deepest = label(rec.order[-1]) if rec.order else "XX?XX"'):
         "equivalent — as above: the '?' branch is unreachable when a pre-activation tap was found",
+    ('percepkit.doctor.x_doctor__mutmut_33', 'target = (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=gen)).clamp(None, 1)'):
+        'equivalent — 0.7·pred + 0.3·rand with pred, rand in [0, 1) lies in [0, 1) already: the clamp changes nothing, with or without its lower bound',
+    ('percepkit.doctor.x_doctor__mutmut_34', 'target = (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=gen)).clamp(0, None)'):
+        'equivalent — as above: no value reaches 1, so the upper bound changes nothing',
+    ('percepkit.doctor.x_doctor__mutmut_36', 'target = (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=gen)).clamp(0, )'):
+        'equivalent — as above: clamp(0) alone leaves the same values',
+    ('percepkit.doctor.x_doctor__mutmut_54', 'target = (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=gen)).clamp(0, 2)'):
+        'equivalent — as above: no value exceeds 1, so clamping at 2 instead changes nothing',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
