@@ -307,3 +307,12 @@ def test_the_top_of_the_range_its_tolerance_and_the_0_255_hint_exactly():
         bad[0, 0, 3, 3] = hi  # above 1.5: the hint; at 1.5 or below: none
         with pytest.raises(ValueError, match=start + re.escape(f"[0.5, {hi:g}].{hint}") + "$"):
             m(bad, x)
+
+
+def test_a_too_small_y_is_named_y():
+    m = pk.LPIPS()
+    x, y = torch.full((1, 3, 32, 32), 0.5), torch.full((1, 3, 8, 8), 0.5)  # x is fine; y fails first, before the shapes
+    need = m.backbone.min_size(list(pk.LPIPS_LAYERS))
+    with pytest.raises(ValueError, match=rf"^y is 8x8, too small for layer 'relu5_3' of vgg16-lpips: the minimum size is "
+                                         rf"{need}x{need}$"):
+        m(x, y)

@@ -770,6 +770,12 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — as above: clamp(0) alone leaves the same values',
     ('percepkit.doctor.x_doctor__mutmut_54', 'target = (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=gen)).clamp(0, 2)'):
         'equivalent — as above: no value exceeds 1, so clamping at 2 instead changes nothing',
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_39', 'raise ValueError(None)'):
+        'not observable on a CPU-only machine — the message is raised only for an input on another device than LPIPS (a GPU tensor); a meta tensor fails earlier, at the range scan',
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_41', 'self.backbone.check_input(x, None, what=what)  # size and pixel-count limits'):
+        "equivalent — check_input(layers=None) checks vgg16-lpips's default layers, which are exactly LPIPS_LAYERS (same minimum size, same deepest layer in the message)",
+    ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_44', 'self.backbone.check_input(x, what=what)  # size and pixel-count limits'):
+        'equivalent — as above: layers omitted means the default layers, which are LPIPS_LAYERS',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
