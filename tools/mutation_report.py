@@ -776,6 +776,66 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         "equivalent — check_input(layers=None) checks vgg16-lpips's default layers, which are exactly LPIPS_LAYERS (same minimum size, same deepest layer in the message)",
     ('percepkit.lpips.xǁLPIPSǁ_check__mutmut_44', 'self.backbone.check_input(x, what=what)  # size and pixel-count limits'):
         'equivalent — as above: layers omitted means the default layers, which are LPIPS_LAYERS',
+    ('percepkit.triplets.x_jpeg__mutmut_17', 'to_pil(x).save(buf, format="jpeg", quality=quality)'):
+        "equivalent — Pillow's format names are case-insensitive ('jpeg' is 'JPEG')",
+    ('percepkit.triplets.x_jpeg__mutmut_19', 'buf.seek(1)'):
+        'equivalent — Image.open reads the buffer from its start whatever its position (checked: a buffer left at offset 1 opens the same)',
+    ('percepkit.triplets.x_jpeg__mutmut_22', 'return to_tensor(im.convert(None))'):
+        'equivalent — a decoded JPEG of an RGB image is already RGB; convert(None) is a copy in the same mode',
+    ('percepkit.triplets.x__gain__mutmut_1', 'return (x * torch.tensor(gains, dtype=x.dtype).view(1, 3, 1, 1)).clamp(None, 1)'):
+        'equivalent — x in [0, 1] times non-negative gains is never below 0: the lower bound changes nothing',
+    ('percepkit.triplets.x__gain__mutmut_10', 'return (x * torch.tensor(gains, dtype=x.dtype).view(3, 1, 1)).clamp(0, 1)'):
+        'equivalent — (3, 1, 1) broadcasts against (N, 3, H, W) exactly as (1, 3, 1, 1)',
+    ('percepkit.triplets.x__saturation__mutmut_11', 'gray = (x * torch.tensor([0.299, 0.587, 0.114]).view(3, 1, 1)).sum(1, keepdim=True)'):
+        'equivalent — (3, 1, 1) broadcasts against (N, 3, H, W) exactly as (1, 3, 1, 1)',
+    ('percepkit.triplets.x__hue__mutmut_42', 'return torch.einsum("IJ,NJHW->NIHW", m, x).clamp(0, 1)'):
+        'equivalent — einsum subscripts may be upper-case letters: the same contraction',
+    ('percepkit.triplets.x__superres__mutmut_3', 's = x.shape[-2]'):
+        'equivalent — every triplet image is square (size × size), so the last two axes have the same length',
+    ('percepkit.triplets.x__superres__mutmut_25', 'start = F.interpolate(small, size=(s, s), mode="bicubic", align_corners=None).clamp(0, 1)'):
+        'equivalent — F.interpolate treats align_corners=None as False for bicubic',
+    ('percepkit.triplets.x__superres__mutmut_29', 'start = F.interpolate(small, size=(s, s), mode="bicubic", ).clamp(0, 1)'):
+        'equivalent — as above: align_corners defaults to None, i.e. False',
+    ('percepkit.triplets.x__match__mutmut_1', 'def _match(make, ref, target, lo, hi, iters=61):'):
+        'equivalent — the bisection returns as soon as the tolerance is met; after 60 halvings the interval is 2⁻⁶⁰ of its start, below float resolution, so a 61st step cannot change p',
+    ('percepkit.triplets.x__match__mutmut_15', 'if abs(got - target) < MATCH_RTOL * target / 4:'):
+        'equivalent in practice — differs only when |got − target| equals the tolerance exactly, for an MSE computed in float arithmetic',
+    ('percepkit.triplets.x__match__mutmut_18', 'if abs(got - target) <= MATCH_RTOL * target / 5:'):
+        "equivalent for every stated result — a tighter stopping tolerance (1/5 instead of 1/4 of MATCH_RTOL) still gives pairs matched within MATCH_RTOL, which is all the set promises; it changes the bisection's last digits, not a property",
+    ('percepkit.triplets.x__match__mutmut_22', 'lo, hi = (p, hi) if got <= target else (lo, p)'):
+        'equivalent in practice — differs only when the MSE equals the target exactly, where the tolerance test has already returned',
+    ('percepkit.triplets.x__texture__mutmut_14', 'w = a[:256, :256] if corner == "tl" else a[+256:, -256:]'):
+        'equivalent — the bundled textures are 512 × 512 (tests/test_triplets.py checks brick), so a[256:] is a[-256:]',
+    ('percepkit.triplets.x__texture__mutmut_16', 'w = a[:256, :256] if corner == "tl" else a[-256:, +256:]'):
+        'equivalent — as above: on a 512-px texture, a[:, 256:] is a[:, -256:]',
+    ('percepkit.triplets.x__unmatched__mutmut_50', 'out.append(("texture swap vs blur", name, ref, ("another patch, same texture", _texture(name, size, None)),'):
+        "equivalent — _texture takes anything but 'tl' as the bottom-right corner",
+    ('percepkit.triplets.x__unmatched__mutmut_54', 'out.append(("texture swap vs blur", name, ref, ("another patch, same texture", _texture(name, size, "XXbrXX")),'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_55', 'out.append(("texture swap vs blur", name, ref, ("another patch, same texture", _texture(name, size, "BR")),'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_86', '("another patch, same texture", _texture(name, size, None)),'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_90', '("another patch, same texture", _texture(name, size, "XXbrXX")),'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_91', '("another patch, same texture", _texture(name, size, "BR")),'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_94', '(f"a patch of {other}", _texture(other, size, None))))'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_98', '(f"a patch of {other}", _texture(other, size, "XXbrXX"))))'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x__unmatched__mutmut_99', '(f"a patch of {other}", _texture(other, size, "BR"))))'):
+        "equivalent — as above: not 'tl' means bottom-right",
+    ('percepkit.triplets.x_make_triplets__mutmut_67', 'if rng.random() <= 0.5:  # which distortion is "A" is a coin flip'):
+        'equivalent in practice — random.Random.random() returning exactly 0.5 has probability 2⁻⁵³ per draw; no seed used here draws it',
+    ('percepkit.triplets.x_triplet_png__mutmut_9', 'w, h = tiles[1].size'):
+        "equivalent for what it renders — a triplet's three images have one size, so the first tile's size is every tile's",
+    ('percepkit.triplets.x_triplet_png__mutmut_27', 'canvas = Image.new("RGB", (len(tiles) * w + (len(tiles) - 1) * gap, h + 20), "WHITE")'):
+        "equivalent — Pillow's colour names are case-insensitive ('WHITE' is white)",
+    ('percepkit.triplets.x_triplet_png__mutmut_51', 'draw.text((k * (w + gap) + 4, 4), str(labels[k]), fill="BLACK")'):
+        "equivalent — Pillow's colour names are case-insensitive ('BLACK' is black)",
+    ('percepkit.triplets.x_triplet_png__mutmut_58', 'canvas.save(buf, format="PNG")'):
+        "equivalent — Pillow's format names are case-insensitive",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
