@@ -128,3 +128,77 @@ def test_messages_whole():
     curve.add(1.0)
     with pytest.raises(FloatingPointError, match=r"^the loss is NaN at step 1: lower the learning rate or a weight$"):
         curve.add(float("nan"))
+
+
+def test_defaults_by_calling_and_the_smallest_every():
+    """Called without them (a call, not the signature: a tool that wraps the function keeps the original one)."""
+    import matplotlib.pyplot as plt
+
+    shown = []
+
+    def display(fig):
+        shown.append(fig)
+        return FakeHandle(shown)
+
+    curve = live.LiveLoss(display=display)
+    for _ in range(24):
+        curve.add(1.0)
+    assert curve.redraws == 0
+    curve.add(1.0)  # the 25th step: the first redraw
+    assert curve.redraws == 1 and curve.title == "training loss" and shown[0].axes[0].get_title() == "training loss"
+    fig = live.plot_losses([1.0] * 25)
+    assert fig.axes[0].get_title() == "training loss" and fig.axes[0].lines[1].get_label() == "mean of 25 steps"
+    plt.close(fig)
+    every_step = live.LiveLoss(every=1, display=display)  # 1 is allowed: a redraw after every step
+    every_step.add(0.5)
+    assert every_step.redraws == 1
+
+
+def test_the_first_draw_shows_the_figure_and_an_unset_display_is_the_notebooks(monkeypatch):
+    from matplotlib.figure import Figure
+
+    shown = []
+
+    def display(obj):
+        shown.append(obj)
+        return FakeHandle(shown)
+
+    monkeypatch.setattr(live, "_notebook_display", lambda: display)
+    curve = live.LiveLoss(every=2)  # no display given: the notebook's is used
+    curve.add(1.0)
+    curve.add(0.5)
+    assert curve.redraws == 1 and isinstance(shown[0], Figure)
+
+
+def test_plot_losses_draws_the_values_themselves_from_integers_and_a_window_of_exactly_every():
+    import matplotlib.pyplot as plt
+
+    fig = live.plot_losses([3, 2, 1, 1], "ints", every=4)  # integers are averaged as floats: 1.75, not 1
+    ax = fig.axes[0]
+    steps, mean = ax.lines
+    assert list(steps.get_xdata()) == [0, 1, 2, 3] and list(steps.get_ydata()) == [3.0, 2.0, 1.0, 1.0]
+    assert list(mean.get_xdata()) == [1.5] and list(mean.get_ydata()) == [1.75]  # as many steps as the window: one mean
+    assert ax.get_legend()._loc == 1  # matplotlib's code for "upper right"
+    plt.close(fig)
+
+
+def test_notebook_display_only_inside_a_kernel(monkeypatch):
+    import IPython
+    import IPython.display
+
+    calls = []
+    monkeypatch.setattr(IPython.display, "display", lambda *a, **k: calls.append((a, k)) or "handle")
+
+    class Kernel:
+        kernel = object()
+
+    class Terminal:  # an IPython shell without a kernel (a terminal): nothing to display into
+        pass
+
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Kernel())
+    show = live._notebook_display()
+    assert show("fig") == "handle" and calls == [(("fig",), {"display_id": True})]
+    monkeypatch.setattr(IPython, "get_ipython", lambda: Terminal())
+    assert live._notebook_display() is None
+    monkeypatch.setattr(IPython, "get_ipython", lambda: None)
+    assert live._notebook_display() is None

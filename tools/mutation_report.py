@@ -836,6 +836,10 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         "equivalent — Pillow's colour names are case-insensitive ('BLACK' is black)",
     ('percepkit.triplets.x_triplet_png__mutmut_58', 'canvas.save(buf, format="PNG")'):
         "equivalent — Pillow's format names are case-insensitive",
+    ('percepkit.live.xǁLiveLossǁfigure__mutmut_8', "plt.close(None)  # shown through the display handle only, not again at the cell's end"):
+        'equivalent — plt.close(None) closes the current figure, which is the one plot_losses has just made',
+    ('percepkit.live.x_plot_losses__mutmut_20', 'ax.plot(v, lw=0.6, alpha=0.5, label="per step")'):
+        'equivalent — ax.plot(v) draws v at x = 0, 1, …, len(v) − 1, which is range(len(v))',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
