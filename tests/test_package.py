@@ -100,3 +100,32 @@ def test_mutation_config_follows_the_modules():
 def test_the_flow_in_the_package_docstring_is_the_order():
     flow = pk.__doc__.split("Flow of data:")[1].split(". Each module")[0]
     assert [m.strip() for m in flow.replace("\n", " ").split("→")] == ORDER
+
+
+def test_every_explained_survivor_names_a_function_that_exists():
+    """tools/mutation_report.py's explanations are keyed by mutmut's mutant names (``percepkit.mod.x_fn__mutmut_3``,
+    ``percepkit.mod.xǁClassǁmethod__mutmut_3``): after a move or a rename the key must follow, or the explanation
+    silently stops applying."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    stale = []
+    for name, _plus in report.EQUIVALENT:
+        _, mod, rest = name.split(".", 2)
+        fn = rest.rsplit("__mutmut_", 1)[0]
+        path = PKG / f"{mod}.py"
+        if not path.exists():
+            stale.append(name)
+            continue
+        tree = ast.parse(path.read_text())
+        if fn.startswith("xǁ"):
+            cls, meth = fn[2:].split("ǁ")
+            found = any(isinstance(n, ast.ClassDef) and n.name == cls and any(
+                isinstance(m, ast.FunctionDef) and m.name == meth for m in n.body) for n in tree.body)
+        else:
+            found = any(isinstance(n, ast.FunctionDef) and n.name == fn[2:] for n in tree.body)
+        if not found:
+            stale.append(name)
+    assert not stale, f"{len(stale)} explanations name no function of the package, e.g. {stale[:5]}"

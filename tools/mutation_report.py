@@ -317,7 +317,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — None is falsy exactly like False for this flag',
     ('percepkit.losses.x__check_pair__mutmut_11', 'check_image(y, names[1], rgb=None)'):
         'equivalent — None is falsy exactly like False for this flag',
-    ('percepkit.losses.x_total_variation__mutmut_2', 'check_image(x, rgb=None)'):
+    ('percepkit.metrics.x_total_variation__mutmut_2', 'check_image(x, rgb=None)'):
         'equivalent — None is falsy exactly like False for this flag',
     ('percepkit.losses.xǁCombinedLossǁset_target__mutmut_3', 'check_image(y, "target", rgb=None)'):
         'equivalent — None is falsy exactly like False for this flag',
@@ -401,7 +401,7 @@ EQUIVALENT: dict[tuple[str, str], str] = {
         'equivalent — None is falsy exactly like False for bias',
     ('percepkit.backbones.x__lite0__mutmut_69', 'head = nn.Sequential(nn.Conv2d(320, 1280, 1, bias=None), nn.BatchNorm2d(1280, eps=1e-3), nn.ReLU6())'):
         'equivalent — None is falsy exactly like False for bias',
-    ('percepkit.registry.x__offline__mutmut_8', 'return os.environ.get("PERCEPKIT_OFFLINE", "XXXX").strip().lower() in ("1", "true", "yes", "on")'):
+    ('percepkit.registry.x_offline__mutmut_8', 'return os.environ.get("PERCEPKIT_OFFLINE", "XXXX").strip().lower() in ("1", "true", "yes", "on")'):
         'equivalent — the default is only read when the variable is unset, and "xxxx" is as false as ""',
     ('percepkit.weights.x__copy_into__mutmut_13', 'module.load_state_dict({k: tensors[k] for k in own}, strict=None)'):
         "equivalent — the dict passed holds exactly the module's own keys, so strict loading cannot fail",
