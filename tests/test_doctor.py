@@ -756,3 +756,15 @@ def test_the_defaults_by_calling_without_them():
     assert pk.doctor(m).ok
     probes = [(p, t) for p, t in m.calls if p.shape == (2, 3, 64, 64)]
     assert probes and all(torch.equal(p, pred) and torch.equal(t, target) for p, t in probes)
+
+
+def test_a_report_without_a_name_and_a_loss_that_is_not_a_scalar():
+    assert str(pk.Report()) == "doctor(): no problems found"
+
+    class PerPixel(nn.Module):  # returns the whole difference map, not a scalar
+        def forward(self, pred, target):
+            return (pred - target).abs()
+
+    with pytest.raises(RuntimeError, match=r"^loss\(pred, target\) fails on 16x16 and larger probes: expected loss\(pred, "
+                                           r"target\) to return a scalar tensor; got Tensor$"):
+        pk.doctor(PerPixel(), size=16)

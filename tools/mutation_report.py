@@ -840,6 +840,34 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — plt.close(None) closes the current figure, which is the one plot_losses has just made',
     ('percepkit.live.x_plot_losses__mutmut_20', 'ax.plot(v, lw=0.6, alpha=0.5, label="per step")'):
         'equivalent — ax.plot(v) draws v at x = 0, 1, …, len(v) − 1, which is range(len(v))',
+    ('percepkit.triplets.x__texture__mutmut_9', 'w = a[:257, :256] if corner == "tl" else a[-256:, -256:]'):
+        'equivalent — to_tensor(w, size) centre-crops to a square first: a 257 × 256 window loses (257 − 256) // 2 = 0 rows at the top, i.e. its last row, leaving the same 256 × 256 window (tests/test_triplets.py checks both corners)',
+    ('percepkit.triplets.x__texture__mutmut_10', 'w = a[:256, :257] if corner == "tl" else a[-256:, -256:]'):
+        'equivalent — as above, for a 256 × 257 window: the centre crop drops its last column',
+    ('percepkit.triplets.x_make_sr_triplets__mutmut_9', 'if not (isinstance(size, int) and 64 <= size <= 257 and size % 4 == 0):'):
+        'equivalent — 257 is not a multiple of 4, which the same condition requires, so no size between 256 and 257 passes',
+    ('percepkit.triplets.x_make_sr_triplets__mutmut_44', 'if ref.shape[+2:] != (size, size):'):
+        'equivalent — ref is (1, 3, H, W): shape[2:] and shape[-2:] are the same two axes',
+    ('percepkit.triplets.x_make_sr_triplets__mutmut_48', 'f"the picture is {full.shape[+2]}x{full.shape[-1]}")'):
+        'equivalent — the picture is (1, 3, H, W): axis +2 is axis −2',
+    ('percepkit.triplets.x_make_sr_triplets__mutmut_55', 'if rng.random() <= 0.5:'):
+        'equivalent in practice — random.Random.random() returning exactly 0.5 has probability 2⁻⁵³ per draw; no seed used here draws it',
+    ('percepkit.doctor.xǁ_Recorderǁ__init____mutmut_6', 'self.conv_input = ""'):
+        'equivalent — _neutral_colour sets rec.conv_input = None before the only probe that reads it, so the initial value is never used',
+    ('percepkit.doctor.xǁ_Recorderǁ_container__mutmut_6', 'self.returned.append((self.names.get(m, None), out))'):
+        "equivalent — the recorder hooks only registered modules, and `names` holds every registered module, so the '?' default is never used",
+    ('percepkit.doctor.xǁ_Recorderǁ_container__mutmut_8', 'self.returned.append((self.names.get(m, ), out))'):
+        'equivalent — as above: the default of names.get is never used',
+    ('percepkit.doctor.xǁ_Recorderǁ_container__mutmut_9', 'self.returned.append((self.names.get(m, "XX?XX"), out))'):
+        'equivalent — as above: the default of names.get is never used',
+    ('percepkit.doctor.xǁ_Recorderǁ_hook__mutmut_5', 'if getattr(m, "inplace", None) and inputs and torch.is_tensor(inputs[0]):'):
+        "equivalent — getattr's default is only tested for truth; None and False are both false",
+    ('percepkit.doctor.x__consumers__mutmut_3', 'if node is None and node in seen:'):
+        'equivalent in its result — without the visited check a node reached twice is walked again, adding the same edges to the same sets (the autograd graph is acyclic, so the walk ends)',
+    ('percepkit.doctor.x__consumers__mutmut_7', 'seen.add(None)'):
+        'equivalent in its result — as above: nodes are walked again, the consumer sets come out the same',
+    ('percepkit.doctor.x__neutral_colour__mutmut_29', 'img = torch.tensor(colour).view(3, 1, 1).expand(1, 3, size, size).contiguous()'):
+        'equivalent — a (3, 1, 1) view expands to (1, 3, size, size) exactly as (1, 3, 1, 1) does',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
