@@ -509,3 +509,24 @@ def test_blend_grid_default_alphas_and_blend_at_checks():
     assert 0 < one.seconds <= time.perf_counter() - t0  # the time it took, not a clock reading
     with pytest.raises(ValueError, match=r"^the truth \(1, 3, 32, 32\) is not 4x the input \(1, 3, 4, 4\)$"):
         srnets.blend_at(p, q, lr[..., :4, :4], truth, 0.5)
+
+
+def test_srresnet_has_the_weights_counted_by_hand():
+    """Ledig et al.'s SRResNet as krasserm builds it, counted layer by layer (weights + biases, BN's γ and β,
+    per-channel PReLU slopes): 1,550,659 — the "1.55 M" of its spec."""
+    conv = lambda k, cin, cout: k * k * cin * cout + cout  # noqa: E731
+    head = conv(9, 3, 64) + 64
+    block = 2 * conv(3, 64, 64) + 2 * (64 + 64) + 64
+    trunk = conv(3, 64, 64) + (64 + 64)
+    upsample = 2 * (conv(3, 64, 256) + 64)
+    tail = conv(9, 64, 3)
+    assert sum(p.numel() for p in pk.SRResNet().parameters()) == head + 16 * block + trunk + upsample + tail == 1_550_659
+
+
+def test_downscale_clamps_the_kernels_overshoot_on_both_sides():
+    block = torch.zeros(1, 3, 16, 16)
+    block[..., 4:8, 4:8] = 1.0  # a bright square on black: the kernel's negative lobes dip below 0 beside it
+    for x in (block, 1 - block):  # and a dark square on white overshoots above 1
+        raw = F.interpolate(x, size=(4, 4), mode="bicubic", antialias=True, align_corners=False)
+        assert float(raw.min()) < -0.01 or float(raw.max()) > 1.01  # the overshoot is there unclamped
+        assert torch.equal(srnets.downscale(x), raw.clamp(0, 1))

@@ -868,6 +868,12 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent in its result — as above: nodes are walked again, the consumer sets come out the same',
     ('percepkit.doctor.x__neutral_colour__mutmut_29', 'img = torch.tensor(colour).view(3, 1, 1).expand(1, 3, size, size).contiguous()'):
         'equivalent — a (3, 1, 1) view expands to (1, 3, size, size) exactly as (1, 3, 1, 1) does',
+    ('percepkit.srnets.x_downscale__mutmut_10', 'h, w = x.shape[+2:]'):
+        'equivalent — the input is batched to (N, 3, H, W) first, so shape[2:] and shape[-2:] are the same two axes',
+    ('percepkit.srnets.x_downscale__mutmut_28', 'align_corners=None).clamp(0, 1)'):
+        'equivalent — F.interpolate treats align_corners=None as False for bicubic',
+    ('percepkit.srnets.x_downscale__mutmut_33', ').clamp(0, 1)'):
+        'equivalent — as above: align_corners defaults to None, i.e. False',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
