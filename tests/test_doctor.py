@@ -700,6 +700,13 @@ def test_doctor_stops_after_input_too_small():
     assert report.taps == [] and report.neutral is None
 
 
+def _probe_images(seed, batch, size):
+    """doctor's probe pair, written out: seeded uniform noise, and a target 70 % of it plus 30 % fresh noise."""
+    g = torch.Generator().manual_seed(seed)
+    pred = torch.rand(batch, 3, size, size, generator=g)
+    return pred, (0.7 * pred + 0.3 * torch.rand(batch, 3, size, size, generator=g)).clamp(0, 1)
+
+
 class _Recording(Tiny):
     """Tiny, correct, and keeping a copy of every (pred, target) it is called with."""
 
@@ -717,9 +724,7 @@ def test_the_probe_images_written_out_seeded_and_the_global_stream_untouched():
 
     assert {k: v.default for k, v in inspect.signature(pk.doctor).parameters.items() if k != "loss_module"} == {
         "size": 64, "batch": 2, "seed": 0}
-    g = torch.Generator().manual_seed(5)
-    pred = torch.rand(3, 3, 24, 24, generator=g)
-    target = (0.7 * pred + 0.3 * torch.rand(3, 3, 24, 24, generator=g)).clamp(0, 1)
+    pred, target = _probe_images(seed=5, batch=3, size=24)
     m = _Recording()
     state = torch.random.get_rng_state()
     report = pk.doctor(m, size=24, batch=3, seed=5)
@@ -749,9 +754,7 @@ def test_bad_arguments_messages_whole():
 def test_the_defaults_by_calling_without_them():
     """64-px probes, a batch of 2, seed 0 (called, not read from the signature: a tool that wraps the function
     keeps the original signature, so only a call shows the default that runs)."""
-    g = torch.Generator().manual_seed(0)
-    pred = torch.rand(2, 3, 64, 64, generator=g)
-    target = (0.7 * pred + 0.3 * torch.rand(2, 3, 64, 64, generator=g)).clamp(0, 1)
+    pred, target = _probe_images(seed=0, batch=2, size=64)
     m = _Recording()
     assert pk.doctor(m).ok
     probes = [(p, t) for p, t in m.calls if p.shape == (2, 3, 64, 64)]

@@ -82,13 +82,9 @@ def test_no_global_seeding_in_the_library():
 def test_mutation_config_follows_the_modules():
     """pyproject's [tool.mutmut] mutates every module but tools/mutation_report.py's EXCLUDED, with the tests its
     TESTS names: a new or renamed module cannot drop out of `make mutation` unnoticed."""
-    import importlib.util
-
     import tomllib
 
-    spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+    report = _mutation_report()
     conf = tomllib.loads((PKG.parent / "pyproject.toml").read_text())["tool"]["mutmut"]
     modules = {p.stem for p in PKG.glob("*.py")}
     assert set(report.TESTS) | set(report.EXCLUDED) == modules and not set(report.TESTS) & set(report.EXCLUDED)
@@ -106,11 +102,7 @@ def test_every_explained_survivor_names_a_function_that_exists():
     """tools/mutation_report.py's explanations are keyed by mutmut's mutant names (``percepkit.mod.x_fn__mutmut_3``,
     ``percepkit.mod.xǁClassǁmethod__mutmut_3``): after a move or a rename the key must follow, or the explanation
     silently stops applying."""
-    import importlib.util
-
-    spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
-    report = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(report)
+    report = _mutation_report()
     stale = []
     for name, _plus in report.EQUIVALENT:
         _, mod, rest = name.split(".", 2)
@@ -129,3 +121,13 @@ def test_every_explained_survivor_names_a_function_that_exists():
         if not found:
             stale.append(name)
     assert not stale, f"{len(stale)} explanations name no function of the package, e.g. {stale[:5]}"
+
+
+def _mutation_report():
+    """tools/mutation_report.py, loaded as a module (tools/ is not a package)."""
+    import importlib.util
+
+    spec = importlib.util.spec_from_file_location("mutation_report", PKG.parent / "tools" / "mutation_report.py")
+    report = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(report)
+    return report
