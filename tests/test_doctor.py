@@ -446,6 +446,26 @@ def test_probe_normalisation_imagenet_is_clean():
     assert m.shapes == [((1, 3, 8, 8), (1, 3, 8, 8))] * 4  # black, red, green, blue: one image each
 
 
+class _SixChannels(nn.Module):
+    """The first conv sees (rgb, 1 - rgb): six channels, an affine map of the colour that is not 3 x 3."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(6, 4, 3)
+        self.requires_grad_(False).eval()
+
+    def forward(self, pred, target):
+        def f(x):
+            return self.conv(torch.cat([x, 1 - x], dim=1))
+
+        return torch.mean((f(pred) - f(target)) ** 2)
+
+
+def test_probe_normalisation_skips_a_first_conv_that_does_not_see_three_channels():
+    # the neutral colour is defined by a 3 x 3 map; six channels in: not probeable, no finding, no crash
+    assert _probe_normalisation(_SixChannels(), 8) == ([], None)
+
+
 @pytest.mark.parametrize("scale, offset", [(1.0, 0.0), (1.0005, 0.0), (1.0, 0.0005)])
 def test_probe_normalisation_flags_the_raw_image(scale, offset):
     found, neutral = _probe_normalisation(_Affine(scale * torch.eye(3), [offset] * 3), 8)
@@ -534,6 +554,12 @@ def test_probe_taps_after_the_relus_are_clean():
     pred, target, _ = _images()
     assert _probe_taps(_Slices(_vgg(), (4, 7)), pred, target) == ([], ["relu1_2", "relu2_1"])
     assert _probe_taps(_Slices(_vgg(inplace=True), (4, 7)), pred, target) == ([], ["relu1_2", "relu2_1"])
+
+
+def test_probe_taps_name_a_pooled_tap_by_its_block():
+    # a loss that reads pool1 (the max-pooled relu1_2) and relu2_1: the pool is named by the block it closes
+    pred, target, _ = _images()
+    assert _probe_taps(_Slices(_vgg(), (5, 7)), pred, target) == ([], ["pool1", "relu2_1"])
 
 
 def test_probe_taps_before_the_relus():
