@@ -574,3 +574,12 @@ def test_pareto_reference_equal_psnr_lower_distance_dominates():
     # (20, 0.4) is as good in PSNR and better in distance: (20, 0.5) is dominated
     assert ex.pareto_front_reference([(20.0, 0.5), (20.0, 0.4)]) == [1]
     assert ex.pareto_front_reference([(20.0, 0.4), (21.0, 0.4), (19.0, 0.3)]) == [2, 1]
+
+
+def test_the_inplace_vgg_block_is_seeded_0_by_default_and_leaves_the_random_stream_alone():
+    torch.manual_seed(7)
+    before = torch.get_rng_state()
+    default, zero, one = ex69._inplace_vgg_block(), ex69._inplace_vgg_block(0), ex69._inplace_vgg_block(1)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert all(torch.equal(p, q) for p, q in zip(default.parameters(), zero.parameters()))
+    assert not torch.equal(default[0].weight, one[0].weight)

@@ -25,6 +25,8 @@ class Fixed(pk.SeedPerceptualLoss):
 
     def forward(self, pred, target):
         norm = (lambda z: z) if "norm" in self.keep else (lambda z: (z - self.mean) / self.std)
+        if "minus" in self.keep:  # a fix written for [-1, 1] images: ((x + 1) / 2 - mean) / std
+            norm = lambda z: ((z + 1) / 2 - self.mean) / self.std  # noqa: E731
         x = norm(pred)
         with torch.set_grad_enabled("grad" in self.keep):
             y, ys = norm(target), []
@@ -81,3 +83,78 @@ def test_a_fix_that_compares_other_layers_is_refused(layer_ids, taps):
     with pytest.raises(AssertionError, match=r"^the loss should compare relu1_2, relu2_2 and relu3_4 \(indices 3, 8, 17\); "
                        rf"it compares {re.escape(str(taps))}$"):
         pk.exercises.check_seed_fix(OtherLayers)
+
+
+_HINT = {
+    "no-normalisation": "normalise inside forward: (x - mean) / std with the ImageNet mean and std, for both images",
+    "expects-minus-one": "your normalisation assumes [-1, 1] input; the images here are in [0, 1]",
+    "pre-activation-tap": "end each slice after the ReLU: range(prev, lid + 1), and start the next one at lid + 1",
+    "inplace-at-tap": "set inplace=False on the ReLUs (for m in self.modules(): if isinstance(m, nn.ReLU): ...)",
+    "target-autograd": "compute the target's features under torch.no_grad() (or detach them)",
+    "trainable-parameters": "freeze the network: self.requires_grad_(False)",
+    "train-mode": "call self.eval() at the end of __init__",
+    "input-too-small": "this should not happen at 64 px: did you add deeper layers?",
+}
+
+
+class _LeftBug(Fixed):
+    """The reference fix with one bug put back (or left in): ``bug`` names it."""
+
+    def __init__(self, vgg_features=None, bug=""):
+        pre = bug in ("pre", "pre+inplace")  # slices that stop one short: the seed's range(prev, lid)
+        keep = {"norm": ("norm",), "minus": ("minus",), "grad": ("grad",), "pre+inplace": ("inplace",)}.get(bug, ())
+        super().__init__(layer_ids=(2, 7, 16) if pre else (3, 8, 17), vgg_features=vgg_features, keep=keep)
+        if bug == "trainable":
+            self.requires_grad_(True)
+        if bug == "dropout":
+            self.drop = nn.Dropout(0.5)  # never called, but left in training mode
+            self.drop.train()
+        self.wide = nn.Conv2d(3, 1, 65).requires_grad_(False) if bug == "wide" else None  # needs 65 px
+
+    def forward(self, pred, target):
+        if self.wide is not None:
+            return super().forward(pred, target) + self.wide(pred).mean() * 0
+        return super().forward(pred, target)
+
+
+@pytest.mark.parametrize("bug, codes", [
+    ("norm", ["no-normalisation"]),
+    ("minus", ["expects-minus-one"]),
+    ("grad", ["target-autograd"]),
+    ("pre", ["pre-activation-tap"]),
+    ("pre+inplace", ["pre-activation-tap", "inplace-at-tap"]),
+    ("trainable", ["trainable-parameters"]),
+    ("dropout", ["train-mode"]),
+    ("wide", ["input-too-small"]),
+])
+def test_each_bug_left_gets_its_hint_whole(bug, codes):
+    class Left(_LeftBug):
+        def __init__(self, vgg_features=None):
+            super().__init__(vgg_features=vgg_features, bug=bug)
+
+    with pytest.raises(AssertionError) as e:
+        pk.exercises.check_seed_fix(Left)
+    assert str(e.value) == "pk.doctor still finds:\n" + "\n".join(f"- {c}: {_HINT[c]}" for c in codes)
+
+
+def test_the_check_builds_the_class_on_vgg19_seeded_0_and_leaves_the_random_stream_alone(capsys):
+    seen = []
+
+    class Recording(Fixed):
+        def __init__(self, vgg_features=None):
+            seen.append(vgg_features)
+            super().__init__(vgg_features=vgg_features)
+
+    from torchvision import models
+
+    torch.manual_seed(123)
+    before = torch.get_rng_state()
+    pk.exercises.check_seed_fix(Recording)
+    assert torch.equal(torch.get_rng_state(), before)
+    assert capsys.readouterr().out == ("Correct: pk.doctor finds nothing, and the loss compares relu1_2, relu2_2 and "
+                                       "relu3_4 of normalised inputs.\n")
+    torch.manual_seed(0)
+    want = models.vgg19(weights=None).features.state_dict()
+    assert len(seen) == 1 and isinstance(seen[0], nn.Sequential)
+    got = seen[0].state_dict()
+    assert list(got) == list(want) and all(torch.equal(got[k], want[k]) for k in want)

@@ -46,3 +46,37 @@ WRONG = {
 def test_typical_mistakes_are_named(diagnosis):
     with pytest.raises(AssertionError, match=diagnosis):
         ex.check_blend_state(WRONG[diagnosis])
+
+
+_COUNTER = "bn.num_batches_tracked is an integer counter, not a weight: copy a's, do not blend it (got {})"
+
+
+@pytest.mark.parametrize("wrong, message", [
+    (WRONG["alpha runs the wrong way"], "alpha runs the wrong way: alpha = 0 must give a (the MSE network), alpha = 1 gives b"),
+    (WRONG["running_mean was copied from a"],
+     "bn.running_mean was copied from a, not blended: BatchNorm's running statistics are part of the network (buffers), "
+     "so blend every floating-point tensor of the state dict"),
+    (WRONG["integer counter, not a weight"], _COUNTER.format("7.5")),  # lerp(7, 9, 0.25)
+    (WRONG["changed its inputs in place"],
+     "blend_state changed its inputs in place (e.g. with .mul_ or .lerp_): build new tensors"),
+    (WRONG["should return a dict"], "blend_state should return a dict name → tensor (a state dict); it returned Linear"),
+    (lambda a, b, al: None, "blend_state should return a dict name → tensor (a state dict); it returned NoneType"),
+    (WRONG["conv.bias: expected \\[2.0\\]"], "conv.bias: expected [2.0] at alpha = 0.25, got [0.0]"),
+    # the counter kept, but as a float; taken from b (9); blended and rounded (7.5 -> 8)
+    (lambda a, b, al: {k: torch.lerp(v, b[k], al) if v.is_floating_point() else v.float() for k, v in a.items()},
+     _COUNTER.format("7.0")),
+    (lambda a, b, al: {k: torch.lerp(v, b[k], al) if v.is_floating_point() else b[k].clone() for k, v in a.items()},
+     _COUNTER.format("9")),
+    (lambda a, b, al: {k: torch.lerp(v, b[k], al) if v.is_floating_point() else
+                       torch.lerp(v.float(), b[k].float(), al).round().long() for k, v in a.items()}, _COUNTER.format("8")),
+])
+def test_each_verdict_whole(wrong, message):
+    with pytest.raises(AssertionError) as e:
+        ex.check_blend_state(wrong)
+    assert str(e.value) == message
+
+
+def test_the_right_answer_is_told_so_whole(capsys):
+    ex.check_blend_state(right)
+    assert capsys.readouterr().out == ("Correct: every floating-point tensor blended as (1 − α)·a + α·b, counters kept, "
+                                       "inputs untouched.\n")

@@ -968,6 +968,42 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — F.interpolate treats align_corners=None as False for bicubic',
     ('percepkit.srnets.x_downscale__mutmut_33', ').clamp(0, 1)'):
         'equivalent — as above: align_corners defaults to None, i.e. False',
+    ('percepkit.losses.x__check_pair__mutmut_4', 'check_pair(x, y, names, rgb=None)'):
+        "equivalent — rgb is only read for its truth (images.check_image: `rgb and x.shape[1] != 3`, `'(N, 3, H, W)' if rgb`; check_pair: the same), and None is falsy like False",
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_2', "with torch.random.fork_rng(devices=None):  # seeded weights; the learner's random stream is untouched"):
+        'not observable here: fork_rng(devices=None) also forks the CUDA generators, and on a machine without CUDA (every machine the check runs on here) it forks exactly what devices=[] forks: the CPU stream',
+    ('percepkit.exercises_06_09.x_check_seed_fix__mutmut_1', "with torch.random.fork_rng(devices=None):  # seeded weights; the learner's random stream is untouched"):
+        "not observable here: as _inplace_vgg_block's fork_rng — devices=None adds only the CUDA generators, and there is no CUDA here",
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_43', 'nn.MaxPool2d(2, None),'):
+        "equivalent — MaxPool2d's stride=None means stride = kernel_size = 2 (the test reads stride (2, 2) back)",
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_44', 'nn.MaxPool2d(2),'):
+        'equivalent — as above: the stride defaults to the kernel size, 2',
+    ('percepkit.exercises_06_09.x__inplace_vgg_block__mutmut_45', 'nn.MaxPool2d(2, ),'):
+        'equivalent — as above: the stride defaults to the kernel size, 2',
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_9', 'mean = torch.tensor((0.485, 0.456, 0.406)).view(3, 1, 1)'):
+        'equivalent — x is (N, 3, H, W): a (3, 1, 1) mean broadcasts exactly as (1, 3, 1, 1)',
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_26', 'std = torch.tensor((0.229, 0.224, 0.225)).view(3, 1, 1)'):
+        'equivalent — as above: a (3, 1, 1) std broadcasts over (N, 3, H, W) like (1, 3, 1, 1)',
+    ('percepkit.exercises_06_09.x_preprocess_reference__mutmut_48', 'mean_bgr = torch.tensor((103.939, 116.779, 123.68)).view(3, 1, 1)'):
+        'equivalent — as above: a (3, 1, 1) BGR mean broadcasts like (1, 3, 1, 1)',
+    ('percepkit.exercises_06_09.x_check_preprocess__mutmut_18', 'x[:, 0] = 0.3  # make R and B differ, so a missing channel swap shows'):
+        "equivalent in every verdict — the line only has to make R differ from B so that a missing channel swap shows; R = 0.3 everywhere (B random in [0, 1)) does that as well as R·0.3, and each hint compares the learner's output with the reference on the same x",
+    ('percepkit.exercises_06_09.x_check_preprocess__mutmut_80', '"the scale is wrong (0–255 vs [0, 1])": preprocess_reference(x / 256 if norm == "caffe" else x * 255, norm),'):
+        "equivalent within the check's tolerance — a caffe input that forgot ×255 is x − mean (about −100), and x/256 instead of x/255 moves it by x/256 ≤ 0.004, inside allclose's atol 1e-3 + rtol 1e-4·100 = 0.011: the same hint is matched",
+    ('percepkit.exercises_06_09.x_check_seed_fix__mutmut_50', 'lines = [f"- {f.code}: {hints.get(f.code, None)}" for f in report]'):
+        'equivalent — every code doctor can report (doctor.CODES: 8) has a hint in the table, so the fallback is never read',
+    ('percepkit.exercises_06_09.x_check_seed_fix__mutmut_52', 'lines = [f"- {f.code}: {hints.get(f.code, )}" for f in report]'):
+        'equivalent — as above: no code falls back',
+    ('percepkit.exercises_06_09.x_two_afc_reference__mutmut_3', 'd_a, d_b, p_a = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
+        'equivalent — np.asarray of ints keeps ints, and np.where(…, 1 − p, 0.5) promotes to float64 anyway; comparisons of int distances are exact (a test feeds ints: 0.875)',
+    ('percepkit.exercises_06_09.x_two_afc_reference__mutmut_5', 'd_a, d_b, p_a = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
+        'equivalent — as above: the result is promoted to float64 by the 0.5',
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_47', 'd_a_, d_b_, p_ = (np.asarray(v, dtype=None) for v in (d_a, d_b, p_a))'):
+        "equivalent — the check's cases (and any test's) are lists of Python floats: np.asarray gives float64 with or without dtype=float",
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_49', 'd_a_, d_b_, p_ = (np.asarray(v, ) for v in (d_a, d_b, p_a))'):
+        'equivalent — as above: float lists become float64 either way',
+    ('percepkit.exercises_06_09.x_check_two_afc__mutmut_75', 'if math.isclose(got, 100 * want, ):'):
+        "equivalent — 1e-9 is math.isclose's default rel_tol",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
