@@ -583,3 +583,42 @@ def test_the_inplace_vgg_block_is_seeded_0_by_default_and_leaves_the_random_stre
     assert torch.equal(torch.get_rng_state(), before)
     assert all(torch.equal(p, q) for p, q in zip(default.parameters(), zero.parameters()))
     assert not torch.equal(default[0].weight, one[0].weight)
+
+
+def test_feature_distance_off_by_a_little_or_on_the_blur_only_gets_no_hint(rand19):
+    # 1 % too large; the root of 1.5 x the distance (its square is 50 % off: no "square root" hint); right on the
+    # shift but doubled on the blur (the check's second pair)
+    def right(bb, x, y, l):
+        return ((bb(x, [l])[l] - bb(y, [l])[l]) ** 2).mean()
+
+    calls = []
+
+    def blur_only(bb, x, y, l):
+        calls.append(l)
+        return right(bb, x, y, l) * (2 if len(calls) == 2 else 1)
+
+    layer, tail = rand19.default_layers[0], (r"\. Compute the layer's features of both images with backbone\(img, \[layer\]\)"
+                                             r"\[layer\], then the mean of the squared difference\.$")
+    for wrong, what, ratio in [(lambda bb, x, y, l: 1.01 * right(bb, x, y, l), "a 2-pixel shift", r"1\.01"),
+                               (lambda bb, x, y, l: (1.5 * right(bb, x, y, l)).sqrt(), "a 2-pixel shift", N),
+                               (blur_only, "a blur", "2")]:
+        with pytest.raises(AssertionError, match=rf"^layer '{layer}', {what}: you returned {N}, expected {N} "
+                                                 rf"\(ratio {ratio}\){tail}"):
+            ex.check_feature_distance(wrong, rand19)
+
+
+def test_feature_distance_is_checked_on_the_astronaut_at_64_px_shifted_2_px_and_blurred_at_1_5(rand19):
+    from percepkit.images import blur, sample_image, shift
+
+    seen = []
+
+    def spy(bb, x, y, l):
+        seen.append((l, x, y))
+        return ((bb(x, [l])[l] - bb(y, [l])[l]) ** 2).mean()
+
+    ex.check_feature_distance(spy, rand19)
+    x = sample_image("astronaut", 64)
+    first, last = rand19.default_layers[0], rand19.default_layers[-1]
+    assert [l for l, _, _ in seen] == [first, first, last, last]
+    for (_, sx, sy), y in zip(seen, [shift(x, 2.0), blur(x, 1.5)] * 2):
+        assert torch.equal(sx, x) and torch.equal(sy, y)

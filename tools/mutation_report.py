@@ -1004,6 +1004,30 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — as above: float lists become float64 either way',
     ('percepkit.exercises_06_09.x_check_two_afc__mutmut_75', 'if math.isclose(got, 100 * want, ):'):
         "equivalent — 1e-9 is math.isclose's default rel_tol",
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_28', 'fx, fy = backbone(x, None)[layer].double(), backbone(y, [layer])[layer].double()'):
+        'equivalent — backbone(x, None) computes default_layers, and the layer checked is default_layers[0] or default_layers[-1]: the same features (only more of them)',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_30', 'fx, fy = backbone(x, )[layer].double(), backbone(y, [layer])[layer].double()'):
+        'equivalent — as above: layers defaults to None, i.e. default_layers, which holds the layer checked',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_32', 'fx, fy = backbone(x, [layer])[layer].double(), backbone(y, None)[layer].double()'):
+        'equivalent — as above, for y',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_34', 'fx, fy = backbone(x, [layer])[layer].double(), backbone(y, )[layer].double()'):
+        'equivalent — as above, for y',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_61', 'if abs(got - want) >= 1e-4 * abs(want) + 1e-8:'):
+        'equivalent — > vs >= at a relative difference of exactly 1e-4 (+1e-8): a float that never comes out exactly; answers 1 % off are refused either way (tested)',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_62', 'if abs(got - want) > 1e-4 * abs(want) - 1e-8:'):
+        'not observable by any answer tried — want (the astronaut vs its shift or blur) is ≥ 1.1e-4 on the 5 backbones here (measured: vgg19-random's deepest layer after the shift; the trained ones ≥ 0.18), so the tolerance is ≥ 2.1e-8 absolute, or ≥ 1.5e-9 with −1e-8; a right float32 answer is within ~1e-10 of it and the wrong ones tested are ≥ 1 % off',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_69', 'ratio = got / want if (want) or True else float("nan")'):
+        'equivalent — want is never 0 (x and its shift or blur differ at every layer the check uses), so the else branch (nan) is never taken',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_71', 'ratio = got / want if want else float(None)'):
+        'equivalent — as above: the nan branch is unreachable',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_72', 'ratio = got / want if want else float("XXnanXX")'):
+        'equivalent — as above: the nan branch is unreachable',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_73', 'ratio = got / want if want else float("NAN")'):
+        "equivalent — as above (and float('NAN') is nan too)",
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_78', 'if abs(ratio - fx.numel()) <= 1e-3 * fx.numel():'):
+        'equivalent — < vs <= at exactly 1e-3·C·H·W from the ratio C·H·W: a float that never comes out exactly',
+    ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_88', 'elif abs(got * got - want) <= 1e-3 * want:'):
+        'equivalent — < vs <= at exactly 1e-3·want: a float that never comes out exactly; a square root is within rounding, a root of 1.5× is 50 % off (both tested)',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
