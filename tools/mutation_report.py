@@ -1015,7 +1015,7 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
     ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_61', 'if abs(got - want) >= 1e-4 * abs(want) + 1e-8:'):
         'equivalent — > vs >= at a relative difference of exactly 1e-4 (+1e-8): a float that never comes out exactly; answers 1 % off are refused either way (tested)',
     ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_62', 'if abs(got - want) > 1e-4 * abs(want) - 1e-8:'):
-        'not observable by any answer tried — want (the astronaut vs its shift or blur) is ≥ 1.1e-4 on the 5 backbones here (measured: vgg19-random's deepest layer after the shift; the trained ones ≥ 0.18), so the tolerance is ≥ 2.1e-8 absolute, or ≥ 1.5e-9 with −1e-8; a right float32 answer is within ~1e-10 of it and the wrong ones tested are ≥ 1 % off',
+        'not observable by any answer tried — want (the astronaut vs its shift or blur) is ≥ 1.1e-4 on the 5 backbones here (measured: the deepest layer of vgg19-random after the shift; the trained ones ≥ 0.18), so the tolerance is ≥ 2.1e-8 absolute, or ≥ 1.5e-9 with −1e-8; a right float32 answer is within ~1e-10 of it and the wrong ones tested are ≥ 1 % off',
     ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_69', 'ratio = got / want if (want) or True else float("nan")'):
         'equivalent — want is never 0 (x and its shift or blur differ at every layer the check uses), so the else branch (nan) is never taken',
     ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_71', 'ratio = got / want if want else float(None)'):
