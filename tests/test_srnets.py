@@ -247,21 +247,6 @@ def test_interpolation_refuses_bad_arguments(nets):
 # --- what notebook 08 measures ---------------------------------------------------------------------------
 
 
-def test_ssim_matches_scikit_image():
-    from skimage.metrics import structural_similarity
-
-    g = torch.Generator().manual_seed(4)
-    x = torch.rand(2, 3, 40, 57, generator=g)
-    y = (x + 0.1 * torch.randn(x.shape, generator=g)).clamp(0, 1)
-    ref = np.mean([structural_similarity(x[i].permute(1, 2, 0).double().numpy(), y[i].permute(1, 2, 0).double().numpy(),
-                                         gaussian_weights=True, sigma=1.5, use_sample_covariance=False, data_range=1,
-                                         channel_axis=-1) for i in range(2)])
-    assert abs(pk.ssim(x, y) - ref) < 1e-9
-    assert pk.ssim(x, x) == pytest.approx(1.0)
-    with pytest.raises(ValueError, match="same shape"):
-        pk.ssim(x, y[..., :50])
-
-
 def test_measure_outputs_on_the_truth_and_on_a_blur():
     truth = pk.sample_image("coffee")[..., 100:164, 200:296]
     soft = pk.blur(truth, 1.5)

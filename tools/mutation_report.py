@@ -1028,6 +1028,44 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — < vs <= at exactly 1e-3·C·H·W from the ratio C·H·W: a float that never comes out exactly',
     ('percepkit.exercises_01_05.x_check_feature_distance__mutmut_88', 'elif abs(got * got - want) <= 1e-3 * want:'):
         'equivalent — < vs <= at exactly 1e-3·want: a float that never comes out exactly; a square root is within rounding, a root of 1.5× is 50 % off (both tested)',
+    ('percepkit.metrics.x_psnr__mutmut_5', 'check_pair(x, y, ("x", "y"), rgb=None)'):
+        'equivalent — rgb is only read for its truth in check_pair/check_image, and None is falsy like False',
+    ('percepkit.metrics.x_psnr__mutmut_8', 'check_pair(x, y, rgb=False)'):
+        "equivalent — ('x', 'y') is check_pair's default for names",
+    ('percepkit.metrics.x_ssim__mutmut_5', 'check_pair(x, y, ("x", "y"), rgb=None)'):
+        "equivalent — as psnr's: None is falsy like False (a 1-channel and a 5-channel image are tested)",
+    ('percepkit.metrics.x_ssim__mutmut_8', 'check_pair(x, y, rgb=False)'):
+        "equivalent — ('x', 'y') is check_pair's default for names (the names are tested)",
+    ('percepkit.metrics.x_ssim__mutmut_16', 'if min(x.shape[+2:]) < 11:'):
+        'equivalent — x is 4-D (checked just before), so x.shape[+2:] is x.shape[2:] = x.shape[-2:]',
+    ('percepkit.metrics.x_ssim__mutmut_21', 'raise ValueError(f"ssim needs images of at least 11x11 (its window); got {x.shape[+2]}x{x.shape[-1]}")'):
+        'equivalent — x is 4-D, so x.shape[+2] is x.shape[-2] (H)',
+    ('percepkit.metrics.x_ssim__mutmut_62', 'rows, cols = g.view(1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 1, 11).expand(c, 1, 1, 11)'):
+        'equivalent — a (1, 11, 1) view expands to (c, 1, 11, 1) exactly as (1, 1, 11, 1) does',
+    ('percepkit.metrics.x_ssim__mutmut_63', 'rows, cols = g.view(1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 1, 11).expand(c, 1, 1, 11)'):
+        'equivalent — as above: (1, 11, 1) expands to the same (c, 1, 11, 1) kernel',
+    ('percepkit.metrics.x_ssim__mutmut_85', 'rows, cols = g.view(1, 1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 11).expand(c, 1, 1, 11)'):
+        'equivalent — a (1, 1, 11) view expands to (c, 1, 1, 11) exactly as (1, 1, 1, 11) does',
+    ('percepkit.metrics.x_ssim__mutmut_86', 'rows, cols = g.view(1, 1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 11).expand(c, 1, 1, 11)'):
+        'equivalent — as above',
+    ('percepkit.metrics.x_ssim__mutmut_87', 'rows, cols = g.view(1, 1, 11, 1).expand(c, 1, 11, 1), g.view(1, 1, 11).expand(c, 1, 1, 11)'):
+        'equivalent — as above',
+    ('percepkit.metrics.x_detail_split__mutmut_5', 'check_image(x, )'):
+        "equivalent — 'x' is check_image's default name",
+    ('percepkit.metrics.x_layout_correlation__mutmut_5', 'check_image(x, )'):
+        "equivalent — 'x' is check_image's default name",
+    ('percepkit.metrics.x_detail_split__mutmut_45', 'if not bool((energy >= 1e-12 * dr.shape[1]).all()):  # float rounding leaves ~1e-15 on a flat image'):
+        'equivalent — > vs >= at exactly 1e-12·C·H·W: a flat reference leaves ~1e-15 (refused either way, tested), a picture ≫ 1e-12; no float lands on the boundary',
+    ('percepkit.metrics.x_spectral_slope__mutmut_2', 'check_image(x, rgb=None)'):
+        'equivalent — rgb is only read for its truth, and None is falsy like False (a 1-channel image is tested)',
+    ('percepkit.metrics.x_spectral_slope__mutmut_11', 'if x.shape[0] != 1 or min(x.shape[+2:]) < 16:'):
+        'equivalent — x is 4-D (check_image), so x.shape[+2:] is x.shape[-2:]',
+    ('percepkit.metrics.x_spectral_slope__mutmut_39', 'fx = torch.fft.fftfreq(w, dtype=power.dtype).view(-1)'):
+        'equivalent — fy is (h, 1): a (w,) fx broadcasts against it to (h, w) exactly as (1, w) does',
+    ('percepkit.metrics.x_spectral_slope__mutmut_69', 'if int(band.sum()) <= 8:'):
+        'equivalent in practice — 8 vs 9 bins in the band: a Hann-windowed image that is not flat has rounding-level power in nearly every bin (a 16×16 band holds 186 bins; stripes, one bright pixel and a ramp have power in all 186, measured), a flat one has none; no image tried has 1 to 185',
+    ('percepkit.metrics.x_spectral_slope__mutmut_70', 'if int(band.sum()) < 9:'):
+        'equivalent in practice — as above: the band has either none or far more than 9 bins with power',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
