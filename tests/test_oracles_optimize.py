@@ -296,3 +296,47 @@ def test_invert_features_refuses_batches_and_out_of_range_images():
         pk.invert_features(seeded(2, 3, 8, 8), "relu2", bb, steps=1, progress=False)
     with pytest.raises(ValueError, match=r"\[0, 1\]"):
         pk.invert_features(seeded(1, 3, 8, 8) + 1.5, "relu2", bb, steps=1, progress=False)
+
+
+def test_invert_features_hands_optimize_image_the_documented_defaults_and_start(monkeypatch):
+    import percepkit.optimize as optimize
+    from oracles import tiny_backbone, tiny_features
+
+    bb = tiny_backbone(seed=3)
+    image = seeded(1, 3, 8, 12, seed=4)
+    target = tiny_features(bb, image)["conv2"]  # a layer outside default_layers
+
+    def tv(x):
+        return (x[..., 1:, :] - x[..., :-1, :]).square().mean() + (x[..., :, 1:] - x[..., :, :-1]).square().mean()
+
+    def objective(x, tv_weight):
+        return float((tiny_features(bb, x)["conv2"] - target).square().mean() / target.square().mean() + tv_weight * tv(x))
+
+    seen = {}
+
+    def spy(loss_fn, start, **kw):
+        seen.update(kw, start=start.clone(), loss=float(loss_fn(start)))
+        return start.clone(), {}
+
+    monkeypatch.setattr(optimize, "optimize_image", spy)
+    out, fit = pk.invert_features(image, "conv2", bb)  # every default
+    start = (0.5 + 0.05 * torch.randn(1, 1, 8, 12, generator=torch.Generator().manual_seed(0))).expand(1, 3, 8, 12)
+    assert {k: v for k, v in seen.items() if k not in ("start", "loss")} == {
+        "steps": 100, "lr": 1, "optimizer": "lbfgs", "progress": True, "seed": 0, "desc": "inverting conv2"}
+    assert torch.equal(seen["start"], start.clamp(0, 1)) and fit == 1.0
+    assert seen["loss"] == pytest.approx(objective(start, 0.5), rel=1e-5)
+    # a noise large enough to leave [0, 1]: the start is clamped; the other knobs are passed on
+    pk.invert_features(image, "conv2", bb, steps=7, tv_weight=2.0, noise=0.8, seed=3, progress=False)
+    start = (0.5 + 0.8 * torch.randn(1, 1, 8, 12, generator=torch.Generator().manual_seed(3))).expand(1, 3, 8, 12)
+    assert float(start.min()) < 0 and float(start.max()) > 1
+    assert torch.equal(seen["start"], start.clamp(0, 1))
+    assert (seen["steps"], seen["progress"], seen["seed"]) == (7, False, 3)
+    assert seen["loss"] == pytest.approx(objective(start.clamp(0, 1), 2.0), rel=1e-5)
+
+
+def test_invert_features_names_its_image_when_out_of_range():
+    from oracles import tiny_backbone
+
+    with pytest.raises(ValueError, match=r"^expected image in \[0, 1\] \(the backbone normalises internally\); got values "
+                                         r"in \[1\.50124, 2\.49707\]\. "):
+        pk.invert_features(seeded(1, 3, 8, 8) + 1.5, "relu2", tiny_backbone(), steps=1, progress=False)

