@@ -1074,6 +1074,14 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — image is 4-D (check_image), so image.shape[+2:] is image.shape[-2:]',
     ('percepkit.optimize.x_invert_features__mutmut_51', 'start = (0.5 + grey.expand_as(image)).clamp(0, 1).to(None)'):
         'not observable here: .to(None) leaves the start where it was made, on the CPU; image.device differs only for a GPU image',
+    ('percepkit.scoring.x_triplet_distances__mutmut_50', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, ):'):
+        "not a number: leave decides only whether the finished progress bar stays on screen (tqdm's default is to leave it); every distance is the same",
+    ('percepkit.scoring.x_triplet_distances__mutmut_59', 'for start in tqdm(range(0, n, batch), desc=f"distances on {backbone.name}", disable=not progress, leave=True):'):
+        'not a number: as above, the finished bar stays on screen; every distance is the same',
+    ('percepkit.scoring.x_triplet_distances__mutmut_77', 'f = {k: v[3 * j:4 * j + 3] for k, v in feats.items()}'):
+        'equivalent — f is read only at [:1] and [c + 1:c + 2] with c in {0, 1}, i.e. rows 0-2 of the slice, which start at 3j either way; the extra rows a longer slice holds are never read',
+    ('percepkit.scoring.x_triplet_distances__mutmut_78', 'f = {k: v[3 * j:3 * j + 4] for k, v in feats.items()}'):
+        'equivalent — as above: rows 3j to 3j + 2 are the only ones read',
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
