@@ -1161,8 +1161,10 @@ def _function_of(name: str) -> str:
     return name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
 
 
-def _results(mod: str, store: dict) -> dict:
-    """Exit code per mutant of ``mod``: the latest run's, else the stored one if its function is unchanged."""
+def _results(mod: str, store: dict, origins: Counter | None = None) -> dict:
+    """Exit code per mutant of ``mod``: the latest run's, else the stored one if its function is unchanged.
+
+    ``origins`` (if given) counts the stored results taken from a seeded report, by their origin."""
     meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
     if not meta_file.exists():
         return {}
@@ -1173,6 +1175,8 @@ def _results(mod: str, store: dict) -> dict:
         kept = store.get(name)
         if code is None and kept is not None and kept[0] == hashes.get(_function_of(name)):
             codes[name] = kept[1]
+            if origins is not None and len(kept) > 2:
+                origins[kept[2]] += 1
     return codes
 
 
@@ -1189,6 +1193,54 @@ def _update_store(modules) -> dict:
                 store[name] = [meta["hash_by_function_name"].get(_function_of(name)), code]
     _store_file().write_text(json.dumps(store))
     return store
+
+
+def _seed_from_report(report: Path) -> list[str]:
+    """Fill the store from an earlier report (``tests/MUTATION.md``) for modules it ran to the end.
+
+    The store lives under ``mutants/`` (not committed), so a new machine starts without it; the committed
+    report still says, per module, how many mutants were checked and which survived. For each module
+    whose row has nothing "not checked", whose source is unchanged since the report's commit (git) and
+    whose mutant count today matches the row, every survivor is stored as survived and every other mutant
+    as killed (a timeout then counts as killed, as in the score). Results already in the store win.
+    Returns the seeded modules.
+    """
+    import re
+
+    text = report.read_text()
+    commit = subprocess.run(["git", "log", "-1", "--format=%H", "--", str(report)], cwd=ROOT,
+                            capture_output=True, text=True, check=True).stdout.strip()
+    if not commit:
+        raise SystemExit(f"{report} is not committed: seeding needs the commit it was written at")
+    survivors = {m.group(1): m.group(2) for m in re.finditer(r"^### `([^`]+)` \(([a-z ]+)\)$", text, re.M)}
+    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+    seeded = []
+    for row in re.finditer(r"^\| (\w+)\.py \| (\d+) \| (\d+) \| [\d.]+ % \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$",
+                           text, re.M):
+        mod, checked, not_checked = row.group(1), int(row.group(3)), int(row.group(7))
+        meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
+        changed = subprocess.run(["git", "diff", "--quiet", commit, "HEAD", "--", f"percepkit/{mod}.py"], cwd=ROOT).returncode
+        if mod not in TESTS or not_checked or changed or not meta_file.exists():
+            print(f"not seeded: {mod} ({'not checked to the end' if not_checked else 'source changed since ' + commit[:7] if changed else 'no mutants generated'})")
+            continue
+        meta = json.loads(meta_file.read_text())
+        names = list(meta["exit_code_by_key"])
+        if len(names) != checked:
+            print(f"not seeded: {mod} ({len(names)} mutants today, {checked} in the report)")
+            continue
+        for name in names:
+            if name not in store:
+                code = {"survived": 0, "no tests": 33}.get(survivors.get(name), 1)
+                store[name] = [meta["hash_by_function_name"].get(_function_of(name)), code, f"seeded from {commit[:7]}"]
+        seeded.append(mod)
+    _store_file().write_text(json.dumps(store))
+    times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
+    for t in re.finditer(r"^\| ([^|]+) \| ([\d.]+) min \| ([\d.]+) min \| (\d+) \| (\w+) \| ([\d-]+) \|$", text, re.M):
+        times.setdefault(t.group(1), {"wall_s": round(float(t.group(2)) * 60), "cpu_s": round(float(t.group(3)) * 60),
+                                      "cores": int(t.group(4)),
+                                      "workers": None if t.group(5) == "default" else int(t.group(5)), "date": t.group(6)})
+    _times_file().write_text(json.dumps(times, indent=1))
+    return seeded
 
 
 def _hand_section(title: str, label: str, hand) -> list[str]:
@@ -1214,6 +1266,8 @@ def main(argv=None) -> int:
     ap.add_argument("--keep", action="store_true",
                     help="with --run and no --modules: keep the results store (default: a full run starts from scratch)")
     ap.add_argument("--no-hand", action="store_true", help="skip the hand-made mutants")
+    ap.add_argument("--seed-from", default=None, metavar="REPORT",
+                    help="first fill the results store from an earlier committed report (see _seed_from_report)")
     ap.add_argument("--hand-only", action="store_true", help="only run the hand-made mutants of the modules, print, write nothing")
     args = ap.parse_args(argv)
     os.chdir(ROOT)
@@ -1232,6 +1286,9 @@ def main(argv=None) -> int:
         _hand_section("hand-made mutants of issue 22", "HAND_MUTANTS_22", hand)
         return 0
     times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
+    if args.seed_from:
+        print("seeded from the report:", ", ".join(_seed_from_report(ROOT / args.seed_from)) or "nothing")
+        times = json.loads(_times_file().read_text())
     if args.run:
         if modules == MODULES and not args.survivors and not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
@@ -1260,8 +1317,12 @@ def main(argv=None) -> int:
     store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
     rows, survivors, unexplained, not_run = [], [], 0, []
     totals = Counter()
+    seeded = {}
     for mod in modules:
-        codes = _results(mod, store)
+        origins = Counter()
+        codes = _results(mod, store, origins)
+        if origins:
+            seeded[mod] = origins
         if not codes or all(c is None for c in codes.values()):
             not_run.append(mod)
             continue
@@ -1299,6 +1360,10 @@ def main(argv=None) -> int:
     out.append(f"| **all run** | **{killed}** | **{totals['total']}** | **{100 * killed / totals['total']:.1f} %** | "
                f"{totals['survived']} | {totals['no tests']} | {totals['timeout']} | {totals['not checked']} |")
     out.append("")
+    if seeded:
+        out += ["Carried from an earlier report (`--seed-from`; the module's source unchanged since, its survivors "
+                "then stored as survived and the rest as killed, timeouts among them): "
+                + "; ".join(f"{m}.py ({', '.join(f'{n} {o}' for o, n in c.items())})" for m, c in seeded.items()) + ".", ""]
     if not_run:
         out += [f"Not run yet (no results under `mutants/`): {', '.join(f'{m}.py' for m in not_run)}.", ""]
     out += ["Excluded from mutation testing, and why:", ""]
