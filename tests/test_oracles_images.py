@@ -535,6 +535,10 @@ def test_check_pair_and_check_same_shape_messages():
     check_pair(a, a + 2, ("img", "ref"))  # no range asked
     with pytest.raises(ValueError, match=r"^expected img of shape \(N, 3, H, W\)"):
         check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), ("img", "ref"))
+    # an RGB image against a grey reference: the reference's own message (3 channels asked, its shape), not
+    # only "not the same shape"
+    with pytest.raises(ValueError, match=r"^expected ref of shape \(N, 3, H, W\); got \(1, 1, 4, 4\)\."):
+        check_pair(a, torch.zeros(1, 1, 4, 4), ("img", "ref"))
     check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 1, 4, 4), rgb=False)
     with pytest.raises(ValueError, match=r"same shape \(N, C, H, W\)"):
         check_pair(torch.zeros(1, 1, 4, 4), torch.zeros(1, 2, 4, 4), rgb=False)

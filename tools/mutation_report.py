@@ -1082,6 +1082,10 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         'equivalent — f is read only at [:1] and [c + 1:c + 2] with c in {0, 1}, i.e. rows 0-2 of the slice, which start at 3j either way; the extra rows a longer slice holds are never read',
     ('percepkit.scoring.x_triplet_distances__mutmut_78', 'f = {k: v[3 * j:3 * j + 4] for k, v in feats.items()}'):
         'equivalent — as above: rows 3j to 3j + 2 are the only ones read',
+    ('percepkit.images.x_to_pil__mutmut_21', 'return im if (scale == 1) and False else im.resize((im.width * scale, im.height * scale), Image.NEAREST)'):
+        "equivalent: at scale 1 the mutant resizes to the image's own size with nearest neighbour, which returns the very same pixels (only a new PIL object)",
+    ('percepkit.images.x_to_png__mutmut_15', 'to_pil(x, index, scale).save(buf, format="PNG")'):
+        "equivalent: PIL upper-cases the format name (Image.save looks up format.upper()), so 'PNG' and 'png' write the same file",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
