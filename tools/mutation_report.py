@@ -1267,6 +1267,9 @@ def main(argv=None) -> int:
     ap.add_argument("--workers", type=int, default=None, help="mutmut's --max-children (default: mutmut's, one per core)")
     ap.add_argument("--survivors", action="store_true",
                     help="with --run: run again only the mutants of --modules that survived, had no tests or were not checked")
+    ap.add_argument("--mutants", default=None,
+                    help="with --run: run again only these mutants (comma-separated names, as in the report), e.g. "
+                         "the survivors a new test is meant to kill")
     ap.add_argument("--keep", action="store_true",
                     help="with --run and no --modules: keep the results store (default: a full run starts from scratch)")
     ap.add_argument("--no-hand", action="store_true", help="skip the hand-made mutants")
@@ -1300,7 +1303,12 @@ def main(argv=None) -> int:
         env = {**os.environ, "PERCEPKIT_OFFLINE": "1", "OMP_NUM_THREADS": "1", "MPLBACKEND": "Agg"}
         t0, r0 = time.perf_counter(), resource.getrusage(resource.RUSAGE_CHILDREN)
         names = [f"percepkit.{m}.*" for m in modules] if modules != MODULES else []
-        if args.survivors:
+        if args.mutants:
+            names = [n.strip() for n in args.mutants.split(",")]
+            stray = [n for n in names if n.split(".")[1] not in modules]
+            if stray:
+                ap.error(f"--mutants {stray} are not of --modules {list(modules)}")
+        elif args.survivors:
             store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
             names = [name for m in modules for name, code in _results(m, store).items()
                      if _status(code) in ("survived", "no tests", "not checked")]
@@ -1314,7 +1322,9 @@ def main(argv=None) -> int:
             _update_store(modules)
         r1 = resource.getrusage(resource.RUSAGE_CHILDREN)
         seconds, cpu = time.perf_counter() - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
-        run = ("+".join(modules) if modules != MODULES else "all") + (f" (the {len(names)} survivors again)" if args.survivors else "")
+        run = ("+".join(modules) if modules != MODULES else "all") + (
+            f" ({len(names)} named mutants again)" if args.mutants else
+            f" (the {len(names)} survivors again)" if args.survivors else "")
         times[run] = {"wall_s": round(seconds), "cpu_s": round(cpu), "cores": os.cpu_count(),
                       "workers": args.workers, "date": time.strftime("%Y-%m-%d")}
         _times_file().write_text(json.dumps(times, indent=1))
