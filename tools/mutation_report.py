@@ -1086,6 +1086,14 @@ EQUIVALENT_MAIN: dict[tuple[str, str], str] = {
         "equivalent: at scale 1 the mutant resizes to the image's own size with nearest neighbour, which returns the very same pixels (only a new PIL object)",
     ('percepkit.images.x_to_png__mutmut_15', 'to_pil(x, index, scale).save(buf, format="PNG")'):
         "equivalent: PIL upper-cases the format name (Image.save looks up format.upper()), so 'PNG' and 'png' write the same file",
+    ('percepkit.weights.x_verified_path__mutmut_26', 'for block in iter(lambda: f.read(None), b""):'):
+        'equivalent: read(None) reads the whole file in one block; SHA-256 over the same bytes in any blocking is the same hash',
+    ('percepkit.weights.x_verified_path__mutmut_28', 'for block in iter(lambda: f.read(2 << 20), b""):'):
+        'equivalent: 2 MiB blocks instead of 1 MiB; SHA-256 over the same bytes in any blocking is the same hash',
+    ('percepkit.weights.x_verified_path__mutmut_29', 'for block in iter(lambda: f.read(1 << 21), b""):'):
+        'equivalent: 2 MiB blocks instead of 1 MiB; SHA-256 over the same bytes in any blocking is the same hash',
+    ('percepkit.weights.x__load_hed__mutmut_28', 'with h5py.File(path, ) as f:'):
+        "equivalent: h5py 3 opens a file read-only when no mode is given (mode=None is 'r'), the mode the original names",
 # --- end of EQUIVALENT_MAIN ---
 }
 EQUIVALENT.update(EQUIVALENT_MAIN)
