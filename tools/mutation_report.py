@@ -1168,6 +1168,11 @@ def _store_file() -> Path:
     return ROOT / "mutants" / "results-store.json"
 
 
+def _load(path: Path) -> dict:
+    """The JSON object in ``path`` (the results store or the run times), or ``{}`` before the first run."""
+    return json.loads(path.read_text()) if path.exists() else {}
+
+
 def _function_of(name: str) -> str:
     """``percepkit.mod.x_fn__mutmut_3`` → ``x_fn`` (the key of mutmut's ``hash_by_function_name``)."""
     return name.split(".", 2)[2].rsplit("__mutmut_", 1)[0]
@@ -1194,7 +1199,7 @@ def _results(mod: str, store: dict, origins: Counter | None = None) -> dict:
 
 def _update_store(modules) -> dict:
     """Copy the results of the latest run (every mutant it checked) into the store; return the store."""
-    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+    store = _load(_store_file())
     for mod in modules:
         meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
         if not meta_file.exists():
@@ -1225,7 +1230,7 @@ def _seed_from_report(report: Path) -> list[str]:
     if not commit:
         raise SystemExit(f"{report} is not committed: seeding needs the commit it was written at")
     survivors = {m.group(1): m.group(2) for m in re.finditer(r"^### `([^`]+)` \(([a-z ]+)\)$", text, re.M)}
-    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+    store = _load(_store_file())
     seeded = []
     for row in re.finditer(r"^\| (\w+)\.py \| (\d+) \| (\d+) \| [\d.]+ % \| (\d+) \| (\d+) \| (\d+) \| (\d+) \|$",
                            text, re.M):
@@ -1246,7 +1251,7 @@ def _seed_from_report(report: Path) -> list[str]:
                 store[name] = [meta["hash_by_function_name"].get(_function_of(name)), code, f"seeded from {commit[:7]}"]
         seeded.append(mod)
     _store_file().write_text(json.dumps(store))
-    times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
+    times = _load(_times_file())
     for t in re.finditer(r"^\| ([^|]+) \| ([\d.]+) min \| ([\d.]+) min \| (\d+) \| (\w+) \| ([\d-]+) \|$", text, re.M):
         times.setdefault(t.group(1), {"wall_s": round(float(t.group(2)) * 60), "cpu_s": round(float(t.group(3)) * 60),
                                       "cores": int(t.group(4)),
@@ -1300,7 +1305,7 @@ def main(argv=None) -> int:
             print(f"  {mod:10s} {'killed  ' if k else 'SURVIVED'} {what}")
         _hand_section("hand-made mutants of issue 22", "HAND_MUTANTS_22", hand)
         return 0
-    times = json.loads(_times_file().read_text()) if _times_file().exists() else {}
+    times = _load(_times_file())
     if args.seed_from:
         print("seeded from the report:", ", ".join(_seed_from_report(ROOT / args.seed_from)) or "nothing")
         times = json.loads(_times_file().read_text())
@@ -1317,7 +1322,7 @@ def main(argv=None) -> int:
             if stray:
                 ap.error(f"--mutants {stray} are not of --modules {list(modules)}")
         elif args.survivors:
-            store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+            store = _load(_store_file())
             names = [name for m in modules for name, code in _results(m, store).items()
                      if _status(code) in ("survived", "no tests", "not checked")]
             if not names:
@@ -1332,11 +1337,11 @@ def main(argv=None) -> int:
         seconds, cpu = time.perf_counter() - t0, (r1.ru_utime - r0.ru_utime) + (r1.ru_stime - r0.ru_stime)
         run = ("+".join(modules) if modules != MODULES else "all") + (
             f" ({len(names)} named mutants again)" if args.mutants else
-            f" (the {len(names)} survivors again)" if args.survivors else "")
+            f" (the {len(names)} survivors and unchecked again)" if args.survivors else "")
         times[run] = {"wall_s": round(seconds), "cpu_s": round(cpu), "cores": os.cpu_count(),
                       "workers": args.workers, "date": time.strftime("%Y-%m-%d")}
         _times_file().write_text(json.dumps(times, indent=1))
-    store = json.loads(_store_file().read_text()) if _store_file().exists() else {}
+    store = _load(_store_file())
     rows, survivors, unexplained, not_run = [], [], 0, []
     totals = Counter()
     seeded = {}
