@@ -1197,8 +1197,8 @@ def _results(mod: str, store: dict, origins: Counter | None = None) -> dict:
     return codes
 
 
-def _update_store(modules) -> dict:
-    """Copy the results of the latest run (every mutant it checked) into the store; return the store."""
+def _update_store(modules) -> None:
+    """Copy the results of the latest run (every mutant it checked) into the store."""
     store = _load(_store_file())
     for mod in modules:
         meta_file = ROOT / "mutants" / "percepkit" / f"{mod}.py.meta"
@@ -1209,7 +1209,6 @@ def _update_store(modules) -> dict:
             if code is not None:
                 store[name] = [meta["hash_by_function_name"].get(_function_of(name)), code]
     _store_file().write_text(json.dumps(store))
-    return store
 
 
 def _seed_from_report(report: Path) -> list[str]:
@@ -1308,7 +1307,7 @@ def main(argv=None) -> int:
     times = _load(_times_file())
     if args.seed_from:
         print("seeded from the report:", ", ".join(_seed_from_report(ROOT / args.seed_from)) or "nothing")
-        times = json.loads(_times_file().read_text())
+        times = _load(_times_file())  # with the rows the report carried
     if args.run:
         if modules == MODULES and not args.survivors and not args.keep:
             shutil.rmtree(ROOT / "mutants", ignore_errors=True)
