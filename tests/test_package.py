@@ -123,6 +123,31 @@ def test_every_explained_survivor_names_a_function_that_exists():
     assert not stale, f"{len(stale)} explanations name no function of the package, e.g. {stale[:5]}"
 
 
+def test_mutation_results_store_keeps_what_was_checked_while_the_function_is_unchanged(tmp_path, monkeypatch):
+    """The store under mutants/ lets a per-module run keep the other modules' results: a result is stored only
+    for a mutant a run checked, and reused only while its function's hash is the one it was checked at."""
+    import json
+
+    report = _mutation_report()
+    monkeypatch.setattr(report, "ROOT", tmp_path)
+    assert report._load(report._store_file()) == {}  # before the first run
+    meta = tmp_path / "mutants" / "percepkit" / "losses.py.meta"
+    meta.parent.mkdir(parents=True)
+    f1, f2, g1 = "percepkit.losses.x_f__mutmut_1", "percepkit.losses.x_f__mutmut_2", "percepkit.losses.x_g__mutmut_1"
+    meta.write_text(json.dumps({"hash_by_function_name": {"x_f": "h1", "x_g": "h2"},
+                                "exit_code_by_key": {f1: 1, f2: 0, g1: None}}))
+    report._update_store(["losses", "metrics"])  # metrics has no meta (not generated): skipped
+    store = report._load(report._store_file())
+    assert store == {f1: ["h1", 1], f2: ["h1", 0]}
+    # a later run of other modules leaves losses unchecked: its stored results stand while x_f is unchanged
+    meta.write_text(json.dumps({"hash_by_function_name": {"x_f": "h1", "x_g": "h2"},
+                                "exit_code_by_key": {f1: None, f2: None, g1: None}}))
+    assert report._results("losses", store) == {f1: 1, f2: 0, g1: None}
+    meta.write_text(json.dumps({"hash_by_function_name": {"x_f": "h1 edited", "x_g": "h2"},
+                                "exit_code_by_key": {f1: None, f2: None, g1: None}}))
+    assert report._results("losses", store) == {f1: None, f2: None, g1: None}  # x_f changed: checked again
+
+
 def _mutation_report():
     """tools/mutation_report.py, loaded as a module (tools/ is not a package)."""
     import importlib.util
